@@ -1,0 +1,34 @@
+# Two commands on a fresh machine:  `make run` (the default study) and `make test`.
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+CORES   ?= 2
+# Jobs call `python -m ban`: the virtual environment comes first on PATH, as if activated.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup data run test lint bench clean-results
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+data: setup
+	bash scripts/setup_data.sh data
+
+run: setup data
+	snakemake --cores $(CORES)
+
+test: setup data
+	$(PYTHON) -m pytest -q
+
+lint: setup
+	snakemake --lint
+
+bench: setup data
+	$(PYTHON) bench/train_speed.py
+
+clean-results:
+	rm -rf results logs

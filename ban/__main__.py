@@ -1,0 +1,3 @@
+from ban.cli import main
+
+raise SystemExit(main())

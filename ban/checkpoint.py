@@ -1,0 +1,170 @@
+"""Checkpoint files: atomic writes, the ``model.pt`` format, and per-epoch resume state.
+
+Every file is written to a temporary sibling and renamed into place, so a reader sees either the
+old file or the complete new one. Every checkpoint is read with ``torch.load(weights_only=True)``:
+a pickle that would run code is refused. Problems raise :class:`CheckpointError` with one line
+naming the file and the mismatch.
+
+``model.pt``: ``{"format": "ban.model/1", "state_dict", "model": {"name", "args", "in_channels",
+"num_classes"}, "dataset", "spec"}``.
+``resume.pt``: ``{"format": "ban.resume/1", "spec_hash", "epoch" (finished epochs), "model",
+"optimizer", "scheduler", "history", "rng"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+MODEL_FORMAT = "ban.model/1"
+RESUME_FORMAT = "ban.resume/1"
+RESUME_FILE = "resume.pt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and the reason."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_torch(obj: Any, path: Path) -> None:
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def save_json(obj: Any, path: Path) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(path, write)
+
+
+def spec_hash(spec: dict) -> str:
+    """sha256 of the spec's canonical JSON: equal specs train equal models."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def load_torch(path: Path, map_location: str | torch.device = "cpu") -> dict:
+    """``torch.load(path, weights_only=True)`` with failures turned into one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: refused, not a plain weights file ({first})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({type(err).__name__})") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: not a ban checkpoint (top level is {type(obj).__name__})")
+    return obj
+
+
+def save_model(path: Path, model: torch.nn.Module, model_info: dict, dataset: str, spec: dict) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_torch({"format": MODEL_FORMAT, "state_dict": state, "model": model_info, "dataset": dataset, "spec": spec}, path)
+
+
+def load_model_checkpoint(path: Path, dataset: str | None = None, num_classes: int | None = None) -> dict:
+    """Read a ``model.pt``; refuse another format, dataset or number of classes."""
+    ckpt = load_torch(path)
+    if ckpt.get("format") != MODEL_FORMAT:
+        raise CheckpointError(f"{path}: not a ban model checkpoint (format {ckpt.get('format')!r})")
+    if dataset is not None and ckpt["dataset"] != dataset:
+        raise CheckpointError(f"{path}: trained on dataset {ckpt['dataset']!r}, expected {dataset!r}")
+    got = ckpt["model"]["num_classes"]
+    if num_classes is not None and got != num_classes:
+        raise CheckpointError(f"{path}: has {got} classes, the dataset has {num_classes}")
+    return ckpt
+
+
+def build_from_checkpoint(ckpt: dict, path: Path | str = "checkpoint", **extra) -> torch.nn.Module:
+    """Rebuild the model a ``model.pt`` describes and load its weights (strictly)."""
+    from ban.models import build_model
+
+    info = ckpt["model"]
+    model = build_model(info["name"], info["in_channels"], info["num_classes"], **info.get("args", {}), **extra)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not fit architecture {info['name']!r} ({str(err).splitlines()[0]})") from None
+    return model
+
+
+def rng_state(generators: dict[str, torch.Generator]) -> dict:
+    """Every random state a run draws from: global torch/CUDA/numpy/python and the named generators."""
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": _to_lists(random.getstate()),
+        "generators": {name: g.get_state() for name, g in generators.items()},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict, generators: dict[str, torch.Generator]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    random.setstate(_to_tuples(state["python"]))
+    for name, g in generators.items():
+        g.set_state(state["generators"][name])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _to_lists(value):
+    return [_to_lists(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _to_tuples(value):
+    return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def load_resume(out_dir: Path, spec: dict) -> dict | None:
+    """The resume state in ``out_dir`` if it belongs to ``spec``; ``None`` when there is none.
+
+    A resume file of another spec is stale (the settings changed): it is removed and ``None``
+    returned. A damaged one raises :class:`CheckpointError` and is left in place."""
+    path = Path(out_dir) / RESUME_FILE
+    if not path.exists():
+        return None
+    state = load_torch(path)
+    if state.get("format") != RESUME_FORMAT:
+        raise CheckpointError(f"{path}: not a ban resume checkpoint")
+    if state["spec_hash"] != spec_hash(spec):
+        path.unlink()
+        return None
+    return state

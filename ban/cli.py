@@ -1,0 +1,131 @@
+"""Command-line front door: ``python -m ban train|ensemble|evaluate|table|plot``.
+
+Every expected failure (bad spec, unknown name, missing data, unusable checkpoint, divergence)
+prints one line ``error: …`` on stderr and exits with status 2; nothing finished is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _json_arg(text: str) -> dict:
+    """A JSON object given inline or as ``@path``."""
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    import torch
+
+    from ban.train import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train(_json_arg(args.spec), Path(args.out), Path(args.teacher) if args.teacher else None, device=args.device,
+          log=lambda line: print(line, flush=True))
+
+
+def _cmd_ensemble(args: argparse.Namespace) -> None:
+    from ban.checkpoint import save_json
+    from ban.ensemble import ensemble
+
+    out = Path(args.out)
+    metrics = ensemble([Path(d) for d in args.members], args.name or out.parent.name)
+    save_json(metrics, out)
+    score = f"test error {metrics['test_error']:.2f}%" if "test_error" in metrics else f"test ppl {metrics['test_ppl']:.2f}"
+    print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score}")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from ban import checkpoint as ckpt_io
+    from ban.data import load_dataset
+    from ban.metrics import classification_scores
+    from ban.train import predict, resolve_device
+
+    ckpt = ckpt_io.load_torch(Path(args.checkpoint))
+    spec = ckpt.get("spec") or {}
+    dataset = dict(spec.get("dataset", {"name": ckpt.get("dataset")}))
+    if args.data_root:
+        dataset["root"] = args.data_root
+    data = load_dataset(**dataset)
+    ckpt = ckpt_io.load_model_checkpoint(Path(args.checkpoint), dataset=data.name, num_classes=data.num_classes)
+    device = resolve_device(args.device)
+    model = ckpt_io.build_from_checkpoint(ckpt, args.checkpoint).to(device)
+    with torch.inference_mode():
+        probs = predict(model, data.test_x.to(device), 1024, device, "fp32", False)
+    print(json.dumps(classification_scores(probs, data.test_y.numpy()), indent=2))
+
+
+def _cmd_table(args: argparse.Namespace) -> None:
+    from ban.report.tables import write_tables
+
+    paper = _json_arg(args.paper) if args.paper else None
+    write_tables([Path(p) for p in args.metrics], Path(args.out), paper=paper)
+
+
+def _cmd_plot(args: argparse.Namespace) -> None:
+    from ban.report.plots import write_plots
+
+    write_plots([Path(p) for p in args.metrics], Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ban", description="Born-Again Networks: train, ensemble, evaluate, report.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train one member (teacher, BAN generation or control)")
+    p.add_argument("--spec", required=True, help="the member's spec as JSON, or @file.json")
+    p.add_argument("--out", required=True, help="output folder (model.pt, metrics.json, predictions.npz)")
+    p.add_argument("--teacher", help="teacher model.pt (students only)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("ensemble", help="Ens*k: average the saved test probabilities of members")
+    p.add_argument("--members", nargs="+", required=True, help="member folders holding predictions.npz")
+    p.add_argument("--out", required=True, help="metrics.json to write")
+    p.add_argument("--name", help="member name of the ensemble (default: the output's folder name)")
+    p.set_defaults(run=_cmd_ensemble)
+
+    p = sub.add_parser("evaluate", help="score a model.pt on its dataset's test split")
+    p.add_argument("checkpoint")
+    p.add_argument("--data-root", help="override the dataset root stored in the checkpoint")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(run=_cmd_evaluate)
+
+    p = sub.add_parser("table", help="tables (csv, md, tex) of a study's metrics")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--paper", help="paper numbers as JSON {lineage: {column: value}} or @file")
+    p.set_defaults(run=_cmd_table)
+
+    p = sub.add_parser("plot", help="plots (png) of a study's metrics")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(run=_cmd_plot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if isinstance(err, KeyError):
+            message = f"missing key {message}"
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,369 @@
+"""Image datasets as whole-split tensors: ``load_dataset(name, ...) -> ImageData``.
+
+Every split is held in one float32 tensor ``[N, C, H, W]`` normalised per channel as
+``x = (pixel / 255 - mean[c]) / std[c]`` with the dataset's training-set statistics, and one
+int64 label tensor ``[N]``. No per-sample ``Dataset``/``DataLoader`` is involved: tensors are
+built straight from the raw arrays, and batches are slices of them.
+
+Registered datasets: ``fashion_mnist``, ``cifar10``, ``cifar100``, ``synthetic``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+import zlib
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from ban.registry import Registry
+
+DATASETS = Registry("dataset")
+
+SYSTEM_DATA_ENV = "BAN_SYSTEM_DATA"
+"""Environment variable overriding the folder of the Debian package ``dataset-fashion-mnist``."""
+
+DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+
+# Fashion-MNIST IDX files: name -> md5 of the uncompressed file (as torchvision reads it) and the
+# accepted md5s of its gzip: torchvision's upstream download and the Debian package's recompression
+# (same uncompressed bytes, different gzip header).
+FASHION_MNIST_FILES: dict[str, dict[str, Any]] = {
+    "train-images-idx3-ubyte": {
+        "md5": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "gz_md5": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "cf8536b0aa1a6ac5fa3f23001093305c"),
+    },
+    "train-labels-idx1-ubyte": {
+        "md5": "9018921c3c673c538a1fc5bad174d6f9",
+        "gz_md5": ("25c81989df183df01b3e8a0aad5dffbe", "10bea18fdb374794d4bb42e356e600c9"),
+    },
+    "t10k-images-idx3-ubyte": {
+        "md5": "8181f5470baa50b63fa0f6fddb340f0a",
+        "gz_md5": ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a"),
+    },
+    "t10k-labels-idx1-ubyte": {
+        "md5": "15d484375f8d13e6eb1aabb0c3f46965",
+        "gz_md5": ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01"),
+    },
+}
+
+# Per-channel mean/std of the training set's pixels scaled to [0, 1] (population std over all pixels).
+FASHION_MNIST_STATS = ((0.2860406,), (0.3530242,))
+CIFAR10_STATS = ((0.4913997, 0.4821584, 0.4465309), (0.2470322, 0.2434851, 0.2615878))
+CIFAR100_STATS = ((0.5070752, 0.4865489, 0.4409178), (0.2673343, 0.2564385, 0.2761505))
+
+
+class DatasetError(ValueError):
+    """Missing, corrupted or badly specified data; the message is one line naming the problem."""
+
+
+@dataclasses.dataclass
+class ImageData:
+    """All splits of an image classification dataset as tensors.
+
+    ``*_x``: float32 ``[N, C, H, W]``, normalised ``(pixel - mean[c]) / std[c]``; ``*_y``: int64 ``[N]``.
+    ``val_x``/``val_y`` are ``None`` unless a validation hold-out was requested.
+    """
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    num_classes: int
+    in_channels: int
+    mean: tuple
+    std: tuple
+    val_x: Optional[torch.Tensor] = None
+    val_y: Optional[torch.Tensor] = None
+    kind: str = "image"
+
+    def to(self, device: torch.device | str) -> "ImageData":
+        """A copy whose tensors live on ``device`` (tensors already there are shared, not copied)."""
+        moved = {
+            field.name: getattr(self, field.name).to(device)
+            for field in dataclasses.fields(self)
+            if isinstance(getattr(self, field.name), torch.Tensor)
+        }
+        return dataclasses.replace(self, **moved)
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike = "data",
+    download: bool = False,
+    val_split: float = 0.0,
+    seed: int = 0,
+    **kwargs: Any,
+) -> ImageData:
+    """Load dataset ``name`` from ``root``; hold out a seeded random ``val_split`` fraction of train.
+
+    The held-out images are removed from ``train_x``/``train_y``; the split is a function of
+    ``seed`` only (``seed`` is the hold-out seed, never passed to the loader: give the same one to
+    every member of a study). ``kwargs`` go to the dataset's loader (e.g. ``data_seed`` of
+    ``synthetic``, ``verify`` of the CIFARs). Unknown names raise ``UnknownNameError``.
+    """
+    loader, parsed = DATASETS.get(name)
+    if not 0.0 <= float(val_split) < 1.0:
+        raise DatasetError(f"val_split must be in [0, 1), got {val_split!r}")
+    data = loader(root=Path(root), download=bool(download), **parsed, **kwargs)
+    if val_split > 0:
+        data = hold_out_validation(data, float(val_split), seed)
+    return data
+
+
+def hold_out_validation(data: ImageData, val_split: float, seed: int) -> ImageData:
+    """Move ``round(val_split * N)`` training images, chosen by a permutation seeded with ``seed``, to val."""
+    n_train = data.train_y.shape[0]
+    n_val = int(round(val_split * n_train))
+    if not 0 < n_val < n_train:
+        raise DatasetError(f"val_split {val_split} of {n_train} training images leaves an empty split")
+    order = torch.randperm(n_train, generator=torch.Generator().manual_seed(int(seed)))
+    val_index, train_index = order[:n_val].sort().values, order[n_val:].sort().values
+    return dataclasses.replace(
+        data,
+        train_x=data.train_x[train_index],
+        train_y=data.train_y[train_index],
+        val_x=data.train_x[val_index],
+        val_y=data.train_y[val_index],
+    )
+
+
+def normalise_uint8(pixels: torch.Tensor, mean: tuple, std: tuple) -> torch.Tensor:
+    """uint8 ``[N, C, H, W]`` -> float32 ``(pixels / 255 - mean[c]) / std[c]``."""
+    std_t = torch.tensor(std, dtype=torch.float64)
+    scale = (1.0 / (255.0 * std_t)).to(torch.float32).view(1, -1, 1, 1)
+    shift = (-torch.tensor(mean, dtype=torch.float64) / std_t).to(torch.float32).view(1, -1, 1, 1)
+    return pixels.to(torch.float32).mul_(scale).add_(shift)
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch(dataset_class: type, root: Path, folder: Path) -> None:
+    """Download through torchvision's ``dataset_class(root, download=True)``; failure is a DatasetError."""
+    try:
+        dataset_class(str(root), train=True, download=True)
+    except Exception as error:  # torchvision raises RuntimeError/URLError/OSError with multi-line text
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatasetError(f"download of {dataset_class.__name__} into {folder} failed: {first_line}") from None
+
+
+# ----------------------------------------------------------------------------- Fashion-MNIST
+
+
+def system_fashion_mnist_dir() -> Path:
+    """Folder of the Debian package's ``*-ubyte.gz`` files (``$BAN_SYSTEM_DATA`` overrides it)."""
+    return Path(os.environ.get(SYSTEM_DATA_ENV) or DEBIAN_FASHION_MNIST_DIR)
+
+
+def stage_gzip(source: Path, target: Path, md5: str) -> None:
+    """Decompress ``source`` to ``target`` atomically (temp file + rename), checking ``md5`` of the result."""
+    temp_name = str(target.parent / f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temp_name, "wb") as out, gzip.open(source, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 22)
+        if md5_of(Path(temp_name)) != md5:
+            raise DatasetError(f"checksum mismatch: {source} (decompressed)")
+        os.replace(temp_name, target)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetError(f"cannot decompress {source}: {error}") from None
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+
+
+def ensure_fashion_mnist_files(root: Path, download: bool) -> Path:
+    """Make ``<root>/FashionMNIST/raw/<idx files>`` exist with the right checksums; return that folder.
+
+    Each file is taken, in order, from: the raw folder itself (checked); a ``.gz`` there or in the
+    system folder (gzip checked, then decompressed and checked); torchvision's download if allowed.
+    """
+    raw = root / "FashionMNIST" / "raw"
+    system = system_fashion_mnist_dir()
+    missing = []
+    for name, sums in FASHION_MNIST_FILES.items():
+        staged = raw / name
+        if staged.exists():
+            if md5_of(staged) != sums["md5"]:
+                raise DatasetError(f"checksum mismatch: {staged}")
+            continue
+        source = next((d / f"{name}.gz" for d in (raw, system) if (d / f"{name}.gz").is_file()), None)
+        if source is None:
+            missing.append(name)
+            continue
+        if md5_of(source) not in sums["gz_md5"]:
+            raise DatasetError(f"checksum mismatch: {source}")
+        raw.mkdir(parents=True, exist_ok=True)
+        stage_gzip(source, staged, sums["md5"])
+    if missing and download:
+        from torchvision.datasets import FashionMNIST
+
+        fetch(FashionMNIST, root, raw)
+        return ensure_fashion_mnist_files(root, download=False)
+    if missing:
+        raise DatasetError(
+            f"Fashion-MNIST not found under {raw} or {system} (missing {', '.join(missing)}); "
+            f"install the package dataset-fashion-mnist or set download: true"
+        )
+    return raw
+
+
+@DATASETS.register("fashion_mnist")
+def load_fashion_mnist(root: Path, download: bool = False) -> ImageData:
+    """Fashion-MNIST: 60000/10000 grey 28x28 images, 10 classes, via torchvision's IDX reader."""
+    from torchvision.datasets import FashionMNIST
+
+    ensure_fashion_mnist_files(root, download)
+    mean, std = FASHION_MNIST_STATS
+    splits = {}
+    for train in (True, False):
+        source = FashionMNIST(str(root), train=train, download=False)
+        splits[train] = (normalise_uint8(source.data.unsqueeze(1), mean, std), source.targets.to(torch.int64))
+    return ImageData(
+        name="fashion_mnist",
+        train_x=splits[True][0],
+        train_y=splits[True][1],
+        test_x=splits[False][0],
+        test_y=splits[False][1],
+        num_classes=10,
+        in_channels=1,
+        mean=mean,
+        std=std,
+    )
+
+
+# ----------------------------------------------------------------------------- CIFAR
+
+
+def read_cifar(root: Path, download: bool, verify: bool, hundred: bool) -> ImageData:
+    """Read torchvision's CIFAR-10/100 pickles (``data`` uint8 ``[n, 3072]`` in CHW order, labels list).
+
+    File names and md5s come from torchvision's ``CIFAR10``/``CIFAR100`` classes; with ``verify``
+    every file's md5 is checked. ``download`` fetches the archive through torchvision when files are missing.
+    """
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    spec = CIFAR100 if hundred else CIFAR10
+    folder = root / spec.base_folder
+    meta_entry = (spec.meta["filename"], spec.meta["md5"])
+    listed = list(spec.train_list) + list(spec.test_list) + [meta_entry]
+    if download and not all((folder / name).is_file() for name, _ in listed):
+        fetch(spec, root, folder)
+    missing = [name for name, _ in listed if not (folder / name).is_file()]
+    if missing:
+        raise DatasetError(
+            f"{spec.__name__} files missing in {folder}: {', '.join(missing)} (set download: true to fetch them)"
+        )
+    if verify:
+        for name, md5 in listed:
+            if md5_of(folder / name) != md5:
+                raise DatasetError(f"checksum mismatch: {folder / name}")
+
+    num_classes = 100 if hundred else 10
+    label_key = "fine_labels" if hundred else "labels"
+    with open(folder / spec.meta["filename"], "rb") as handle:
+        class_names = pickle.load(handle, encoding="latin1")[spec.meta["key"]]
+    if len(class_names) != num_classes:
+        raise DatasetError(f"{folder / spec.meta['filename']} names {len(class_names)} classes, expected {num_classes}")
+
+    mean, std = CIFAR100_STATS if hundred else CIFAR10_STATS
+    splits = []
+    for file_list in (spec.train_list, spec.test_list):
+        pixels, labels = [], []
+        for name, _ in file_list:
+            with open(folder / name, "rb") as handle:
+                entry = pickle.load(handle, encoding="latin1")
+            pixels.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.extend(entry[label_key])
+        y = torch.tensor(labels, dtype=torch.int64)
+        if y.numel() != sum(p.shape[0] for p in pixels) or (y.numel() and not 0 <= int(y.min()) <= int(y.max()) < num_classes):
+            raise DatasetError(f"labels in {folder} do not match the images or lie outside 0..{num_classes - 1}")
+        splits.append((normalise_uint8(torch.from_numpy(np.concatenate(pixels)), mean, std), y))
+    return ImageData(
+        name="cifar100" if hundred else "cifar10",
+        train_x=splits[0][0],
+        train_y=splits[0][1],
+        test_x=splits[1][0],
+        test_y=splits[1][1],
+        num_classes=num_classes,
+        in_channels=3,
+        mean=mean,
+        std=std,
+    )
+
+
+@DATASETS.register("cifar10")
+def load_cifar10(root: Path, download: bool = False, verify: bool = True) -> ImageData:
+    """CIFAR-10: 50000/10000 RGB 32x32 images, 10 classes, from ``<root>/cifar-10-batches-py``."""
+    return read_cifar(root, download, verify, hundred=False)
+
+
+@DATASETS.register("cifar100")
+def load_cifar100(root: Path, download: bool = False, verify: bool = True) -> ImageData:
+    """CIFAR-100: 50000/10000 RGB 32x32 images, 100 fine classes, from ``<root>/cifar-100-python``."""
+    return read_cifar(root, download, verify, hundred=True)
+
+
+# ----------------------------------------------------------------------------- synthetic
+
+
+@DATASETS.register("synthetic")
+def load_synthetic(
+    root: Path | None = None,
+    download: bool = False,
+    n_train: int = 512,
+    n_test: int = 256,
+    channels: int = 1,
+    size: int = 16,
+    num_classes: int = 4,
+    noise: float = 1.0,
+    data_seed: int = 1234,
+) -> ImageData:
+    """Deterministic learnable images: ``x = prototype[y] + noise * N(0, 1)``, then normalised.
+
+    Each class prototype is a ``[channels, 4, 4]`` standard normal pattern (from a generator seeded
+    with ``data_seed``) bilinearly upsampled to ``size x size``, so it is smooth and survives small shifts.
+    Labels are balanced (``i % num_classes``) and shuffled. Mean/std are the train set's per channel.
+    """
+    if min(n_train, n_test, channels, num_classes) < 1 or size < 4 or noise < 0:
+        raise DatasetError(
+            f"synthetic needs n_train, n_test, channels, num_classes >= 1, size >= 4, noise >= 0; "
+            f"got {n_train}, {n_test}, {channels}, {num_classes}, {size}, {noise}"
+        )
+    generator = torch.Generator().manual_seed(int(data_seed))
+    coarse = torch.randn(num_classes, channels, 4, 4, generator=generator)
+    prototypes = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=True)
+
+    def sample(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = (torch.arange(count) % num_classes)[torch.randperm(count, generator=generator)]
+        images = prototypes[labels] + noise * torch.randn(count, channels, size, size, generator=generator)
+        return images, labels.to(torch.int64)
+
+    train_x, train_y = sample(int(n_train))
+    test_x, test_y = sample(int(n_test))
+    mean_t = train_x.mean(dim=(0, 2, 3), keepdim=True)
+    std_t = train_x.std(dim=(0, 2, 3), keepdim=True, unbiased=False).clamp_min(1e-8)
+    return ImageData(
+        name="synthetic",
+        train_x=(train_x - mean_t) / std_t,
+        train_y=train_y,
+        test_x=(test_x - mean_t) / std_t,
+        test_y=test_y,
+        num_classes=int(num_classes),
+        in_channels=int(channels),
+        mean=tuple(mean_t.flatten().tolist()),
+        std=tuple(std_t.flatten().tolist()),
+    )

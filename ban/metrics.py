@@ -1,0 +1,43 @@
+"""Scores of predicted probabilities ``probs [N, C]`` against ``labels [N]`` (numpy arrays).
+
+- ``error_percent = 100 · mean(argmax probs ≠ label)``
+- ``nll = mean(−log max(p_label, 1e-12))`` in nats
+- ``ece_percent = 100 · Σ_b (|B_b|/N) · |acc(B_b) − conf(B_b)|`` over 15 equal-width confidence bins
+- ``perplexity = exp(mean(−log p_target))`` for language models
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 1e-12
+
+
+def error_percent(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(100.0 * np.mean(probs.argmax(axis=1) != labels))
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], EPS))))
+
+
+def ece_percent(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(100.0 * total)
+
+
+def perplexity(target_probs: np.ndarray) -> float:
+    return float(np.exp(-np.mean(np.log(np.maximum(target_probs.astype(np.float64), EPS)))))
+
+
+def classification_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """``{"test_error", "test_nll", "test_ece"}`` of one model's or an ensemble's probabilities."""
+    return {"test_error": error_percent(probs, labels), "test_nll": nll(probs, labels), "test_ece": ece_percent(probs, labels)}

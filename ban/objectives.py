@@ -1,0 +1,119 @@
+"""Training objectives of the paper, one function each, registered by name.
+
+Shapes: ``student_logits`` and ``teacher_logits`` are ``[batch, classes]`` (language models pass
+time steps flattened into the batch); ``targets`` is ``[batch]`` of class indices. Teacher logits
+are detached inside every function. Every function returns the mean over the batch.
+
+``OBJECTIVES[name]`` is an :class:`Objective` telling the trainer whether it needs a teacher and
+labels; adding an objective is one function plus one entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ban.registry import Registry
+
+
+def ce(student_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Label cross-entropy: ``mean_s( −log_softmax(z_s)_{y_s} )``."""
+    return F.cross_entropy(student_logits.float(), targets)
+
+
+def ban(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Teacher cross-entropy (the BAN loss):
+    ``T² · mean_s( −Σ_c softmax(t_s/T)_c · log_softmax(z_s/T)_c )``. ``T = 1`` is the paper's BAN."""
+    t = temperature
+    teacher_probs = torch.softmax(teacher_logits.detach().float() / t, dim=-1)
+    log_student = torch.log_softmax(student_logits.float() / t, dim=-1)
+    return -(teacher_probs * log_student).sum(dim=-1).mean() * (t * t)
+
+
+def ban_l(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    label_weight: float = 1.0,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """BAN+L: ``ban(z, t, T) + label_weight · ce(z, y)``."""
+    return ban(student_logits, teacher_logits, temperature) + label_weight * ce(student_logits, targets)
+
+
+def cwtm(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Confidence-Weighted by Teacher Max:
+    ``Σ_s (w_s / Σ_u w_u) · CE(z_s, y_s)`` with ``w_s = max_c softmax(t_s)_c``
+    (a weighted mean over the batch, weights normalised over the batch)."""
+    weights = torch.softmax(teacher_logits.detach().float(), dim=-1).amax(dim=-1)
+    per_sample = F.cross_entropy(student_logits.float(), targets, reduction="none")
+    return (weights * per_sample).sum() / weights.sum()
+
+
+def dkpp_targets(teacher_logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Dark Knowledge with Permuted Predictions: the teacher's softmax with, per sample, the argmax
+    probability kept at its class and the other ``n−1`` probabilities permuted at random among the
+    other classes (an independent permutation per sample and per call)."""
+    probs = torch.softmax(teacher_logits.detach().float(), dim=-1)
+    batch, classes = probs.shape
+    top = probs.argmax(dim=-1, keepdim=True)
+    # Sort keys: +inf at the argmax keeps it last; random keys shuffle the rest. Applying the same
+    # sort to the probabilities and to the class indices yields a random bijection that fixes top.
+    key_device = generator.device if generator is not None else probs.device
+    keys = torch.rand(batch, classes, generator=generator, device=key_device).to(probs.device)
+    keys.scatter_(1, top, float("inf"))
+    order = keys.argsort(dim=-1)  # random order of the non-argmax classes, argmax last
+    source = torch.arange(classes, device=probs.device).expand(batch, classes).clone()
+    source.scatter_(1, top, classes)  # push the argmax class last in a second ordering
+    fixed_order = source.argsort(dim=-1)  # the non-argmax classes in index order, argmax last
+    permuted = torch.empty_like(probs)
+    # class fixed_order[j] receives the probability of class order[j]; the argmax maps to itself.
+    permuted.scatter_(1, fixed_order, probs.gather(1, order))
+    return permuted
+
+
+def dkpp(student_logits: torch.Tensor, teacher_logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cross-entropy to the permuted teacher distribution:
+    ``mean_s( −Σ_c dkpp_targets(t)_{s,c} · log_softmax(z_s)_c )``."""
+    targets = dkpp_targets(teacher_logits, generator)
+    return -(targets * torch.log_softmax(student_logits.float(), dim=-1)).sum(dim=-1).mean()
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How the trainer calls a loss: ``fn(student_logits, [teacher_logits], [targets], **args)``."""
+
+    fn: Callable[..., torch.Tensor]
+    needs_teacher: bool
+    needs_labels: bool
+    uses_generator: bool = False
+
+    def __call__(self, student_logits, teacher_logits, targets, generator=None, **args) -> torch.Tensor:
+        inputs = [student_logits]
+        if self.needs_teacher:
+            inputs.append(teacher_logits)
+        if self.needs_labels:
+            inputs.append(targets)
+        if self.uses_generator:
+            args = {**args, "generator": generator}
+        return self.fn(*inputs, **args)
+
+
+OBJECTIVES = Registry("objective")
+for _name, _objective in {
+    "ce": Objective(ce, needs_teacher=False, needs_labels=True),
+    "ban": Objective(ban, needs_teacher=True, needs_labels=False),
+    "ban_l": Objective(ban_l, needs_teacher=True, needs_labels=True),
+    "cwtm": Objective(cwtm, needs_teacher=True, needs_labels=True),
+    "dkpp": Objective(dkpp, needs_teacher=True, needs_labels=False, uses_generator=True),
+}.items():
+    OBJECTIVES.register(_name)(lambda _o=_objective: _o)
+
+
+def get_objective(name: str) -> Objective:
+    """The registered objective ``name``; unknown names raise ``UnknownNameError``."""
+    factory, _ = OBJECTIVES.get(name)
+    return factory()

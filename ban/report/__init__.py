@@ -1,0 +1,24 @@
+"""Tables and figures from ``metrics.json`` files (pandas, numpy, matplotlib/Agg; never torch).
+
+``ban.report.tables.write_tables(paths, out_dir, paper=None)`` writes the score tables;
+``ban.report.plots.write_plots(paths, out_dir)`` writes the PNG figures. The names below are
+imported lazily so that importing ``ban.report`` itself stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["load_metrics", "write_tables", "write_plots"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("load_metrics", "write_tables"):
+        from ban.report import tables
+
+        return getattr(tables, name)
+    if name == "write_plots":
+        from ban.report import plots
+
+        return plots.write_plots
+    raise AttributeError(f"module 'ban.report' has no attribute {name!r}")

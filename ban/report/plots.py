@@ -1,0 +1,268 @@
+"""Figures of one study from its metrics.json files (matplotlib Agg canvas, no pyplot state).
+
+``write_plots(paths, out_dir)`` writes three PNGs:
+
+* ``error_vs_generation.png`` — x = generation k (0 = Teacher, k = BAN-k), y = the study's main
+  score (test error % for image studies, test perplexity for text studies); one line per
+  lineage at the seed mean with ±1 seed std error bars (std with ddof = 1, no bar for one seed);
+  Ens*k drawn as separate hollow diamonds at x = k in the lineage's colour.
+* ``controls.png`` — grouped bars per lineage of Teacher, BAN-1, BAN+L, CWTM, DKPP (those present)
+  at the seed mean with ±1 std error bars, each bar labelled with its mean.
+* ``training_curves.png`` — one panel per lineage; per member with a history, the per-epoch test
+  error (image) or val perplexity (text), averaged over the seeds that reached that epoch;
+  y axis log-scaled when the curves span a factor of 5 or more.
+
+Missing members, lineages without controls or ensembles, and single seeds are drawn with what
+is there; a figure without any data says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from ban.report.tables import (
+    PRIMARY_SCORE,
+    TEACHER,
+    MetricsFileError,
+    column_name,
+    column_sort_key,
+    ensemble_size,
+    generation_of,
+    lineage_order,
+    load_metrics,
+    read_metrics,
+    single_study,
+    summarize,
+)
+
+CONTROL_COLUMNS = (TEACHER, "BAN-1", "BAN+L", "CWTM", "DKPP")
+CURVE_KEY = {"image": "test_error", "text": "val_ppl"}
+SCORE_LABEL = {"image": "test error (%)", "text": "test perplexity"}
+CURVE_LABEL = {"image": "test error (%)", "text": "val perplexity"}
+DPI = 100
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf")
+_CONTROL_STYLE = {"BAN+L": ("#d62728", "--"), "CWTM": ("#9467bd", "-."), "DKPP": ("#8c564b", ":")}
+
+
+def _colour(index: int) -> str:
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def _new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, format="png", metadata={"Software": None})
+    return path
+
+
+_PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+
+
+def _no_data(axes, message: str = "no data") -> None:
+    axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes, color="0.4")
+
+
+# ---------------------------------------------------------------------------------------------
+# Error vs generation
+# ---------------------------------------------------------------------------------------------
+
+
+def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figure:
+    """Score of Teacher/BAN-k per generation and Ens*k markers; see the module docstring."""
+    stats = summarize(frame, PRIMARY_SCORE[task])
+    figure = _new_figure(8.0, 4.5)
+    axes = figure.add_subplot()
+    max_generation = 0
+    drawn = has_ensembles = False
+    for index, lineage in enumerate(lineage_order(frame)):
+        colour = _colour(index)
+        cells = sorted(((c, s) for (l, c), s in stats.items() if l == lineage), key=lambda cs: column_sort_key(cs[0]))
+        generations = [(generation_of(c), s) for c, s in cells if generation_of(c) is not None]
+        ensembles = [(ensemble_size(c), s) for c, s in cells if ensemble_size(c) is not None]
+        if generations:
+            axes.errorbar([k for k, _ in generations], [s.mean for _, s in generations],
+                          yerr=[s.std for _, s in generations], color=colour, marker="o",
+                          capsize=3, label=lineage)
+        if ensembles:
+            axes.errorbar([k for k, _ in ensembles], [s.mean for _, s in ensembles],
+                          yerr=[s.std for _, s in ensembles], color=colour, marker="D",
+                          markerfacecolor="none", linestyle="none", capsize=3)
+            has_ensembles = True
+        ks = [k for k, _ in generations + ensembles]
+        if ks:
+            drawn = True
+            max_generation = max(max_generation, *ks)
+    axes.set_xticks(range(max_generation + 1))
+    axes.set_xlabel("generation (0 = Teacher, k = BAN-k; diamonds: Ens*k)")
+    axes.set_ylabel(SCORE_LABEL[task])
+    axes.set_title(f"{study}: {SCORE_LABEL[task]} by generation (mean ± std over seeds)")
+    axes.grid(True, alpha=0.3)
+    if drawn:
+        handles, _ = axes.get_legend_handles_labels()
+        if has_ensembles:
+            handles.append(Line2D([], [], color="0.3", marker="D", markerfacecolor="none", linestyle="none",
+                                  label="Ens*k"))
+        figure.legend(handles=handles, loc="outside right upper", fontsize=8)
+    else:
+        _no_data(axes)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Controls
+# ---------------------------------------------------------------------------------------------
+
+
+def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
+    """Grouped bars of Teacher, BAN-1, BAN+L, CWTM, DKPP per lineage."""
+    stats = summarize(frame, PRIMARY_SCORE[task])
+    lineages = lineage_order(frame)
+    columns = [c for c in CONTROL_COLUMNS if any((l, c) in stats for l in lineages)]
+    figure = _new_figure(min(14.0, max(6.0, 1.4 * len(lineages) * max(1, len(columns)) / 2.5)), 4.5)
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(columns))
+    lows, highs = [], []
+    for position, column in enumerate(columns):
+        xs, means, stds = [], [], []
+        for index, lineage in enumerate(lineages):
+            cell = stats.get((lineage, column))
+            if cell is None:
+                continue
+            xs.append(index - 0.4 + width * (position + 0.5))
+            means.append(cell.mean)
+            stds.append(cell.std)
+        colour = _CONTROL_STYLE.get(column, (_colour(position), None))[0]
+        bars = axes.bar(xs, means, width, yerr=stds, capsize=3, color=colour, label=column)
+        axes.bar_label(bars, labels=[f"{m:.2f}" for m in means], fontsize=7, padding=2)
+        lows += [m - (0.0 if math.isnan(s) else s) for m, s in zip(means, stds)]
+        highs += [m + (0.0 if math.isnan(s) else s) for m, s in zip(means, stds)]
+    finite = [v for v in lows + highs if math.isfinite(v)]
+    if finite:
+        low, high = min(finite), max(finite)
+        span = high - low if high > low else max(abs(high), 1.0) * 0.1
+        axes.set_ylim(max(0.0, low - 0.6 * span), high + 0.35 * span)
+        figure.legend(loc="outside lower center", ncols=len(columns), fontsize=8)
+    else:
+        _no_data(axes)
+    axes.set_xticks(range(len(lineages)), lineages, rotation=15 if len(lineages) > 4 else 0)
+    axes.set_ylabel(SCORE_LABEL[task])
+    figure.suptitle(f"{study}: teacher, BAN and controls (mean ± std over seeds)")
+    axes.grid(True, axis="y", alpha=0.3)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Training curves
+# ---------------------------------------------------------------------------------------------
+
+
+def load_histories(paths: Iterable[str | Path], key: str) -> pd.DataFrame:
+    """Long table of per-epoch ``key`` values: lineage, seed, member, column, epoch, value.
+
+    Rows without ``key`` (or with null) are left out; a row without an integer ``epoch`` raises
+    ``MetricsFileError`` naming the file.
+    """
+    rows = []
+    for path in paths:
+        record = read_metrics(path)
+        for row in record.get("history", []):
+            epoch = row.get("epoch")
+            if not isinstance(epoch, int) or isinstance(epoch, bool):
+                raise MetricsFileError(f"{path}: history row without an integer 'epoch': {row}")
+            value = row.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise MetricsFileError(f"{path}: history {key!r} must be a number, got {value!r}")
+            rows.append({"lineage": record["lineage"], "seed": record["seed"], "member": record["member"],
+                         "column": column_name(record["member"]), "epoch": epoch, "value": float(value)})
+    return pd.DataFrame(rows, columns=["lineage", "seed", "member", "column", "epoch", "value"])
+
+
+def _curve_style(column: str, max_generation: int) -> tuple[object, str]:
+    """Generations shade along viridis (Teacher dark, last BAN light); controls keep fixed styles."""
+    if column in _CONTROL_STYLE:
+        return _CONTROL_STYLE[column]
+    generation = generation_of(column)
+    if generation is not None:
+        shade = 0.0 if max_generation == 0 else generation / max_generation
+        return (colormaps["viridis"](0.85 * shade), "-")
+    return ("0.5", "-")
+
+
+def _scale_y(axes, values: np.ndarray) -> None:
+    """Log-scaled y labelled at 1, 2, 5 × 10^k when the curves span a factor ≥ 5 (early epochs
+    would flatten the rest on a linear axis); linear otherwise."""
+    if np.all(np.isfinite(values)) and np.all(values > 0) and values.max() / values.min() >= 5:
+        axes.set_yscale("log")
+        axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.yaxis.set_major_formatter(_PLAIN)
+        axes.yaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: str, task: str) -> Figure:
+    """One panel per lineage with the seed-mean curve of every member that has a history."""
+    lineages = lineage_order(frame)
+    n_columns = min(3, len(lineages))
+    n_rows = math.ceil(len(lineages) / n_columns)
+    # Fewer dots per inch with more panel rows: the PNG stays well under 200 KB (7 lineages of
+    # 9 noisy 200-epoch curves: ~140 KB).
+    figure = _new_figure(4.6 * n_columns, 3.4 * n_rows, dpi=DPI / max(1.0, math.sqrt(n_rows)))
+    for index, lineage in enumerate(lineages):
+        axes = figure.add_subplot(n_rows, n_columns, index + 1)
+        curves = histories[histories["lineage"] == lineage]
+        columns = sorted(set(curves["column"]), key=column_sort_key)
+        max_generation = max([generation_of(c) or 0 for c in columns] or [0])
+        for column in columns:
+            mean = curves[curves["column"] == column].groupby("epoch")["value"].mean().sort_index()
+            colour, style = _curve_style(column, max_generation)
+            axes.plot(mean.index.to_numpy(), mean.to_numpy(), color=colour, linestyle=style,
+                      linewidth=1.2, label=column)
+        if columns:
+            _scale_y(axes, curves["value"].to_numpy())
+            axes.legend(fontsize=7)
+        else:
+            _no_data(axes, "no history")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_title(lineage, fontsize=10)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(CURVE_LABEL[task])
+        axes.grid(True, which="both", alpha=0.3)
+    figure.suptitle(f"{study}: {CURVE_LABEL[task]} per epoch (mean over seeds)")
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
+    """Write error_vs_generation.png, controls.png, training_curves.png into ``out_dir``."""
+    paths = [Path(p) for p in metrics_paths]
+    frame = load_metrics(paths)
+    study, task = single_study(frame)
+    histories = load_histories(paths, CURVE_KEY[task])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "error_vs_generation.png": plot_error_vs_generation(frame, study, task),
+        "controls.png": plot_controls(frame, study, task),
+        "training_curves.png": plot_training_curves(frame, histories, study, task),
+    }
+    return [_save(figure, out_dir / name) for name, figure in figures.items()]

@@ -1,0 +1,143 @@
+"""Expand a validated study config into members and their training specs (no torch import).
+
+A study names a dataset, seeds, a recipe and lineages. A lineage is one teacher architecture and
+its students: ``gen0`` (the teacher, labels only), ``gen1..genK`` (BAN generation k learns from
+generation k−1 with ``objective``), the controls ``ban_l``, ``cwtm``, ``dkpp`` (students of
+``gen0``) and the ensembles ``ens<k>``. Ens*k averages ``gen1..genk``, or ``gen0..gen(k−1)`` when
+k is listed in ``ensemble_with_teacher``. Students use ``student`` (cross-architecture
+distillation) or else the teacher's architecture. ``overrides[member]`` replaces a member's
+``recipe`` keys, ``objective``, ``objective_args`` or ``model``.
+
+A member's spec holds everything that decides its result, so the workflow reruns a member exactly
+when its spec changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from pathlib import Path
+
+CONTROLS = ("ban_l", "cwtm", "dkpp")
+CONTROL_SEED_OFFSET = {"ban_l": 101, "cwtm": 102, "dkpp": 103}
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class StudyError(ValueError):
+    """A study config that cannot be expanded; the message names the key."""
+
+
+def code_fingerprint(*relative_paths: str) -> str:
+    """sha256 over the named files (or every ``*.py`` below the named folders) of ``ban/``."""
+    digest = hashlib.sha256()
+    for rel in relative_paths:
+        target = PACKAGE_DIR / rel
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for path in files:
+            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def training_code_fingerprint() -> str:
+    """Every module a training run executes: ``ban/`` without the report package and ensembles."""
+    files = [
+        str(p.relative_to(PACKAGE_DIR))
+        for p in sorted(PACKAGE_DIR.rglob("*.py"))
+        if p.relative_to(PACKAGE_DIR).parts[0] != "report" and p.name not in ("ensemble.py", "study.py")
+    ]
+    return code_fingerprint(*files)
+
+
+def generation_index(member: str) -> int | None:
+    match = re.fullmatch(r"gen(\d+)", member)
+    return int(match.group(1)) if match else None
+
+
+def ensemble_members(lineage: dict, k: int) -> list[str]:
+    """The members Ens*k averages."""
+    if k in lineage.get("ensemble_with_teacher", []):
+        return [f"gen{i}" for i in range(k)]
+    return [f"gen{i}" for i in range(1, k + 1)]
+
+
+def trained_members(lineage: dict) -> list[str]:
+    """Members that are trained: gen0..genK, then the configured controls."""
+    return [f"gen{i}" for i in range(lineage["generations"] + 1)] + list(lineage.get("controls", []))
+
+
+def all_members(lineage: dict) -> list[str]:
+    return trained_members(lineage) + [f"ens{k}" for k in lineage.get("ensembles", [])]
+
+
+def teacher_of(member: str) -> str | None:
+    """The member whose checkpoint teaches ``member`` (None for the teacher itself)."""
+    k = generation_index(member)
+    if k == 0:
+        return None
+    if k is not None:
+        return f"gen{k - 1}"
+    if member in CONTROLS:
+        return "gen0"
+    raise StudyError(f"{member!r} is not a trained member")
+
+
+def check_lineage(study: str, name: str, lineage: dict) -> None:
+    """Cross-key checks the JSON schema cannot express."""
+    where = f"studies.{study}.lineages.{name}"
+    generations = lineage["generations"]
+    for k in lineage.get("ensembles", []):
+        needed = ensemble_members(lineage, k)
+        if generation_index(needed[-1]) > generations:
+            raise StudyError(f"{where}.ensembles: Ens*{k} needs {needed[-1]} but generations is {generations}")
+    known = set(trained_members(lineage))
+    for member in lineage.get("overrides", {}):
+        if member not in known:
+            raise StudyError(f"{where}.overrides: {member!r} is not a trained member; valid: {sorted(known)}")
+
+
+def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: str) -> dict:
+    """The training spec of one member (see CONTRACT in the README's 'Specs' section)."""
+    s = config["studies"][study]
+    lineage = s["lineages"][lineage_name]
+    k = generation_index(member)
+    override = lineage.get("overrides", {}).get(member, {})
+    if member == "gen0":
+        model, objective, objective_args = lineage["teacher"], "ce", {}
+    else:
+        model = lineage.get("student") or lineage["teacher"]
+        objective = lineage.get("objective", "ban") if k is not None else member
+        objective_args = dict(lineage.get("objective_args", {})) if k is not None else {}
+    model = override.get("model", model)
+    objective = override.get("objective", objective)
+    objective_args = override.get("objective_args", objective_args)
+    recipe = {**s.get("recipe", {}), **lineage.get("recipe", {}), **override.get("recipe", {})}
+    offset = k if k is not None else CONTROL_SEED_OFFSET[member]
+    return {
+        "study": study,
+        "lineage": lineage_name,
+        "seed": int(seed),
+        "member": member,
+        "dataset": copy.deepcopy(s["dataset"]),
+        "model": {"name": model["name"], "args": copy.deepcopy(model.get("args", {}))},
+        "objective": {"name": objective, "args": objective_args},
+        "recipe": recipe,
+        "train_seed": int(seed) * 1000 + offset,
+    }
+
+
+def spec_json(spec: dict, code: str) -> str:
+    """Canonical JSON of ``spec`` with the code fingerprint: the string the workflow compares."""
+    return json.dumps({**spec, "code": code}, sort_keys=True, separators=(",", ":"))
+
+
+def iter_members(config: dict):
+    """Yield ``(study, lineage, seed, member)`` for every member of every study, in config order."""
+    for study, s in config["studies"].items():
+        for lineage_name, lineage in s["lineages"].items():
+            check_lineage(study, lineage_name, lineage)
+            for seed in s["seeds"]:
+                for member in all_members(lineage):
+                    yield study, lineage_name, seed, member
