@@ -1,0 +1,83 @@
+"""Real Snakemake runs of the tiny synthetic study in a copy of the project.
+
+The copy (Snakefile, workflow/, ban/) lets tests edit code and config without touching the
+repository; ``PYTHONPATH`` points jobs and the Snakefile at the copy's ``ban``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = Path(__file__).with_name("tiny.yaml")
+
+
+def make_project(dest: Path, config: dict | None = None) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "environment.yml", "requirements.txt"):
+        shutil.copy2(REPO / name, dest / name)
+    for folder in ("workflow", "ban"):
+        shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    write_config(dest, config or yaml.safe_load(TINY.read_text()))
+    return dest
+
+
+def write_config(project: Path, config: dict) -> None:
+    (project / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def read_config(project: Path) -> dict:
+    return yaml.safe_load((project / "config.yaml").read_text())
+
+
+def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project)}
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def planned_jobs(project: Path, *args: str) -> set[str]:
+    """Jobs a dry run would execute, as 'seed<s>/<member>', 'table' or 'plot' labels."""
+    out = snakemake(project, "--dry-run", *args)
+    jobs = set()
+    for line in (out.stdout + out.stderr).splitlines():
+        match = re.match(r"\s+output: (\S+?),?(\s|$)", line)
+        if not match:
+            continue
+        path = Path(match.group(1))
+        if path.name.startswith("table"):
+            jobs.add("table")
+        elif path.parent.name == "plots":
+            jobs.add("plot")
+        else:
+            jobs.add(f"{path.parent.parent.name}/{path.parent.name}")
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def finished_tiny(tmp_path_factory) -> Path:
+    """The tiny study, run to completion once per session; tests copy it before changing it."""
+    project = make_project(tmp_path_factory.mktemp("tiny") / "project")
+    snakemake(project)
+    return project
+
+
+@pytest.fixture
+def tiny_copy(finished_tiny, tmp_path) -> Path:
+    """A private copy of the finished study (mtimes and Snakemake's metadata kept)."""
+    dest = tmp_path / "project"
+    shutil.copytree(finished_tiny, dest, symlinks=True)
+    return dest

@@ -1,0 +1,111 @@
+"""End-to-end runs of the workflow and its incremental-rerun guarantees."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.workflow.conftest import REPO, planned_jobs, read_config, snakemake, write_config
+
+TRAINED = {f"seed{s}/{m}" for s in (0, 1) for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp")}
+ENSEMBLES = {f"seed{s}/ens2" for s in (0, 1)}
+
+
+def test_tiny_study_produces_every_artifact(finished_tiny):
+    results = finished_tiny / "results/tiny"
+    for label in TRAINED:
+        member = results / "cnn" / label
+        assert {p.name for p in member.iterdir()} == {"model.pt", "metrics.json", "predictions.npz"}
+        metrics = json.loads((member / "metrics.json").read_text())
+        assert 0.0 <= metrics["test_error"] <= 100.0 and len(metrics["history"]) == 3
+    teacher = json.loads((results / "cnn/seed0/gen0/metrics.json").read_text())
+    assert teacher["objective"] == "ce" and teacher["test_error"] < 40.0  # chance is 75 %
+    dkpp = json.loads((results / "cnn/seed1/dkpp/metrics.json").read_text())
+    assert dkpp["objective"] == "dkpp" and dkpp["member"] == "dkpp" and dkpp["seed"] == 1
+    ens = json.loads((results / "cnn/seed0/ens2/metrics.json").read_text())
+    assert ens["members"] == ["gen1", "gen2"] and "test_error" in ens
+    table = (results / "table.md").read_text()
+    header = next(line for line in table.splitlines() if line.startswith("| Lineage"))
+    assert [c.strip() for c in header.strip("|").split("|")][2:] == ["Teacher", "BAN-1", "BAN-2", "BAN+L", "CWTM", "DKPP", "Ens*2"]
+    assert "±" in table
+    for png in ("error_vs_generation", "controls", "training_curves"):
+        assert (results / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for log in ("cnn/seed0/gen1.log", "cnn/seed1/ens2.log", "table.log", "plot.log"):
+        assert (finished_tiny / "logs/tiny" / log).is_file()
+    assert "resumed" not in (finished_tiny / "logs/tiny/cnn/seed0/gen2.log").read_text()
+
+
+def test_finished_study_has_nothing_to_do_quickly(tiny_copy):
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        out = snakemake(tiny_copy, "--dry-run")
+        best = min(best, time.perf_counter() - start)
+        assert "Nothing to be done" in out.stdout + out.stderr
+    assert best < 3.0, f"dry run of a finished study took {best:.2f}s"
+
+
+def test_changing_a_generation_reruns_it_and_its_dependents_only(tiny_copy):
+    config = read_config(tiny_copy)
+    config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"gen2": {"recipe": {"epochs": 4}}}
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) == {"seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot"}
+    config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"gen1": {"objective": "ban_l"}}
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) == {"seed0/gen1", "seed1/gen1", "seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot"}
+
+
+def test_changing_a_control_reruns_only_that_control(tiny_copy):
+    config = read_config(tiny_copy)
+    config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"cwtm": {"recipe": {"lr": 0.02}}}
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) == {"seed0/cwtm", "seed1/cwtm", "table", "plot"}
+
+
+def test_training_code_change_reruns_training(tiny_copy):
+    with open(tiny_copy / "ban/objectives.py", "a") as handle:
+        handle.write("\n# a change to training code\n")
+    assert planned_jobs(tiny_copy) == TRAINED | ENSEMBLES | {"table", "plot"}
+
+
+def test_plot_code_change_reruns_only_plots(tiny_copy):
+    with open(tiny_copy / "ban/report/plots.py", "a") as handle:
+        handle.write("\n# a change to plotting code\n")
+    assert planned_jobs(tiny_copy) == {"plot"}
+    with open(tiny_copy / "ban/report/tables.py", "a") as handle:
+        handle.write("\n# a change to table code\n")
+    assert planned_jobs(tiny_copy) == {"plot", "table"}
+
+
+def test_finished_rerun_changes_nothing(tiny_copy):
+    model = tiny_copy / "results/tiny/cnn/seed0/gen1/model.pt"
+    before = model.stat().st_mtime_ns
+    out = snakemake(tiny_copy)
+    assert "Nothing to be done" in out.stdout + out.stderr
+    assert model.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["studies"]["tiny"]["lineages"]["cnn"].update(generations=0), "generations"),
+        (lambda c: c["studies"]["tiny"]["recipe"].update(epochs=-1), "epochs"),
+        (lambda c: c["studies"]["tiny"]["lineages"]["cnn"].update(controls=["kd"]), "controls"),
+        (lambda c: c["studies"]["tiny"]["lineages"]["cnn"].update(ensembles=[3]), "Ens*3 needs gen3"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tiny_copy, edit, message):
+    config = read_config(tiny_copy)
+    edit(config)
+    write_config(tiny_copy, config)
+    out = snakemake(tiny_copy, "--dry-run", check=False)
+    assert out.returncode != 0 and message in out.stdout + out.stderr
+
+
+def test_lint_is_clean():
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
