@@ -19,7 +19,7 @@ data: setup
 	bash scripts/setup_data.sh data
 
 run: setup data
-	snakemake --cores $(CORES)
+	snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 
 test: setup data
 	$(PYTHON) -m pytest -q

@@ -16,6 +16,10 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+onstart:
+    check_before_running(".snakemake/ban/specs.json")
+
+
 localrules:
     all,
     ensemble,

@@ -35,6 +35,18 @@ def _cmd_train(args: argparse.Namespace) -> None:
           log=lambda line: print(line, flush=True))
 
 
+def _cmd_check(args: argparse.Namespace) -> None:
+    from ban.validate import check_specs
+
+    specs = json.loads(Path(args.specs).read_text())
+    problems = check_specs(specs)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    if problems:
+        raise SystemExit(2)
+    print(f"checked {len(specs)} specs: all usable")
+
+
 def _cmd_ensemble(args: argparse.Namespace) -> None:
     from ban.checkpoint import save_json
     from ban.ensemble import ensemble
@@ -92,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("check", help="check specs (names, recipes, datasets) before training anything")
+    p.add_argument("--specs", required=True, help="JSON file holding a list of specs")
+    p.set_defaults(run=_cmd_check)
 
     p = sub.add_parser("ensemble", help="Ens*k: average the saved test probabilities of members")
     p.add_argument("--members", nargs="+", required=True, help="member folders holding predictions.npz")

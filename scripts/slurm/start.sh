@@ -4,7 +4,7 @@
 # munged runs as user munge; slurmctld and slurmd run as root in the foreground
 # (-D) in the background of this script, with no systemd and no cgroups. There is
 # no slurmdbd, so `sacct` fails; the workflow's SLURM profile therefore polls with
-# `squeue`, which MinJobAge=300 keeps reliable. Idempotent: a running cluster is
+# `squeue`, which MinJobAge=600 keeps reliable. Idempotent: a running cluster is
 # left as it is. Prints the seconds the setup took.
 #
 # Usage: sudo scripts/slurm/start.sh          (root only)
@@ -32,9 +32,17 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
     command -v apt-get >/dev/null || die "munge/slurm-wlm missing and apt-get unavailable"
     echo "start.sh: installing munge and slurm-wlm"
     export DEBIAN_FRONTEND=noninteractive
+    # Keep the packages' init scripts from starting daemons this script would not own.
+    policy=/usr/sbin/policy-rc.d our_policy=""
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && our_policy=$policy
+        trap 'rm -f "$our_policy"' EXIT
+    fi
     apt-get install -y -q munge slurm-wlm >/dev/null \
         || { apt-get update -q >/dev/null && apt-get install -y -q munge slurm-wlm >/dev/null; } \
         || die "apt-get install munge slurm-wlm failed"
+    [[ -n $our_policy ]] && rm -f "$our_policy"
+    trap - EXIT
 fi
 
 mkdir -p "$state_dir"

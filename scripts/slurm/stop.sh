@@ -17,8 +17,8 @@ ours_conf() { [[ -f "$conf" ]] && head -n 1 "$conf" | grep -q "^$marker"; }
 
 # Cancel queued and running jobs first so no job step outlives slurmd.
 if ours_conf && [[ -s "$state_dir/slurmctld.pid" ]] && kill -0 "$(cat "$state_dir/slurmctld.pid")" 2>/dev/null; then
-    timeout 10 scancel --full --quiet --user=root 2>/dev/null || true
-    timeout 10 scancel --quiet --state=PENDING 2>/dev/null || true
+    jobs="$(timeout 10 squeue -h -o %i 2>/dev/null)" || jobs=""
+    [[ -n $jobs ]] && timeout 10 scancel $jobs 2>/dev/null
 fi
 
 # stop <name>: SIGTERM the recorded pid, wait up to 10 s, then SIGKILL.

@@ -19,7 +19,6 @@ slurmd. Elsewhere it is skipped with that reason.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -87,7 +86,6 @@ def slurm_cluster():
 def trimmed_tiny_study() -> dict:
     """tests/workflow/tiny.yaml cut to one seed, gen0 + gen1 + one control + Ens*2 (gen0, gen1)."""
     config = yaml.safe_load((REPO / "tests" / "workflow" / "tiny.yaml").read_text())
-    config = copy.deepcopy(config)
     config["device"] = "cpu"
     study = config["studies"]["tiny"]
     study["seeds"] = study["seeds"][:1]
@@ -116,10 +114,11 @@ class Runs:
 
 
 def _snakemake(workdir: Path, config: Path, *extra: str, env: dict) -> subprocess.Popen:
-    out = open(workdir / "snakemake.out", "w")
+    """Start Snakemake on the repository's Snakefile in ``workdir``; its output goes to snakemake.out."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(config),
            "--nocolor", *extra]
-    return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
+    with open(workdir / "snakemake.out", "w") as out:
+        return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait(proc: subprocess.Popen, deadline: float) -> int:
@@ -185,7 +184,7 @@ def runs(slurm_cluster, tmp_path_factory) -> Runs:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=60)
-    # The plugin names every job of a run after the run's id; MinJobAge=300 keeps finished jobs listed.
+    # The plugin names every job of a run after the run's id; MinJobAge=600 keeps finished jobs listed.
     run_id = re.search(r"SLURM run ID: (\S+)", (slurm_dir / "snakemake.out").read_text())
     jobs = _squeue_all(run_id.group(1)) if run_id else {}
     print(f"\nSLURM run {slurm_seconds:.0f} s, local run {local_seconds:.0f} s (concurrently)")

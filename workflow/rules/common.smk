@@ -1,6 +1,7 @@
 # Paths, specs and code fingerprints shared by the rules. Rules only know paths and config slices;
 # all computation happens in `python -m ban`.
 import json
+import os
 import shlex
 import shutil
 
@@ -101,3 +102,20 @@ TRAIN_SHELL = (
 def outputs_for(member):
     """The training outputs of one member (a name or a wildcard pattern such as gen{k})."""
     return {k: v.replace("{member}", member) for k, v in TRAIN_OUTPUTS.items()}
+
+
+def training_specs():
+    """Every trained member's spec (ensembles are not trained)."""
+    return [
+        member_spec(config, study, lineage, seed, member)
+        for study, lineage, seed, member in MEMBERS
+        if not member.startswith("ens")
+    ]
+
+
+def check_before_running(specs_file):
+    """Refuse a run whose specs cannot train (one line each) before any job deletes an output."""
+    os.makedirs(os.path.dirname(specs_file), exist_ok=True)
+    with open(specs_file, "w") as handle:
+        json.dump(training_specs(), handle)
+    shell("python -m ban check --specs {specs_file}")

@@ -1,0 +1,56 @@
+"""Check training specs before any job runs, so a bad config costs nothing already computed.
+
+``check_specs(specs)`` returns one line per problem (empty when all are usable): unknown model,
+objective or dataset names, bad recipes, model arguments the architecture rejects, datasets that
+are missing or fail their checksums, and teachers that cannot teach their students.
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ban.models import build_model
+from ban.objectives import get_objective
+
+
+def _where(spec: dict) -> str:
+    return f"{spec.get('study')}/{spec.get('lineage')}/seed{spec.get('seed')}/{spec.get('member')}"
+
+
+def check_specs(specs: list[dict]) -> list[str]:
+    from ban.data import load_dataset
+    from ban.train import Recipe
+
+    problems: list[str] = []
+    datasets: dict[str, object] = {}
+    for spec in specs:
+        key = json.dumps(spec["dataset"], sort_keys=True)
+        if key not in datasets:
+            try:
+                datasets[key] = load_dataset(**spec["dataset"])
+            except (ValueError, OSError) as err:
+                datasets[key] = None
+                problems.append(f"{_where(spec)}: dataset: {str(err).splitlines()[0]}")
+        data = datasets[key]
+        for check in (
+            lambda: Recipe.from_dict(spec["recipe"]),
+            lambda: get_objective(spec["objective"]["name"]),
+            lambda: _check_model(spec, data),
+        ):
+            try:
+                check()
+            except (ValueError, TypeError) as err:
+                problems.append(f"{_where(spec)}: {str(err).splitlines()[0]}")
+    return problems
+
+
+def _check_model(spec: dict, data) -> None:
+    """Build the model on the meta device (no memory, no compute) with the dataset's shapes."""
+    if data is None:
+        return
+    in_channels = getattr(data, "in_channels", 0)
+    num_classes = getattr(data, "num_classes", None) or getattr(data, "vocab_size")
+    with torch.device("meta"):
+        build_model(spec["model"]["name"], in_channels, num_classes, **spec["model"].get("args", {}))
