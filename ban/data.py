@@ -101,6 +101,7 @@ def load_dataset(
     download: bool = False,
     val_split: float = 0.0,
     seed: int = 0,
+    train_subset: int = 0,
     **kwargs: Any,
 ) -> ImageData:
     """Load dataset ``name`` from ``root``; hold out a seeded random ``val_split`` fraction of train.
@@ -108,7 +109,8 @@ def load_dataset(
     The held-out images are removed from ``train_x``/``train_y``; the split is a function of
     ``seed`` only (``seed`` is the hold-out seed, never passed to the loader: give the same one to
     every member of a study). ``kwargs`` go to the dataset's loader (e.g. ``data_seed`` of
-    ``synthetic``, ``verify`` of the CIFARs). Unknown names raise ``UnknownNameError``.
+    ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps only the first that many
+    training images (quick runs and benchmarks). Unknown names raise ``UnknownNameError``.
     """
     loader, parsed = DATASETS.get(name)
     if not 0.0 <= float(val_split) < 1.0:
@@ -116,6 +118,8 @@ def load_dataset(
     data = loader(root=Path(root), download=bool(download), **parsed, **kwargs)
     if val_split > 0:
         data = hold_out_validation(data, float(val_split), seed)
+    if train_subset > 0:
+        data = dataclasses.replace(data, train_x=data.train_x[:train_subset], train_y=data.train_y[:train_subset])
     return data
 
 

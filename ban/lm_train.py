@@ -138,6 +138,15 @@ def build_text_model(model_info: dict, data: TextData) -> torch.nn.Module:
     return model
 
 
+def check_text_spec(spec: dict, data: TextData) -> None:
+    """Raise a one-line ``ValueError`` when ``spec`` cannot train on ``data`` (bad recipe, or model
+    arguments the architecture rejects); the model is built on the meta device (no memory)."""
+    TextRecipe.from_dict(spec["recipe"])
+    info = model_info_for(spec, data)
+    with torch.device("meta"):
+        build_model(info["name"], 0, info["num_classes"], **info["args"])
+
+
 def load_text_teacher(path: Path, data: TextData, device: torch.device) -> torch.nn.Module:
     """The frozen teacher of a student run: eval mode, no gradients, on ``device``."""
     ckpt = ckpt_io.load_model_checkpoint(path, dataset=data.name, num_classes=data.vocab_size)

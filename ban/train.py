@@ -203,7 +203,8 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
                 print(f"\r  epoch {epoch + 1} [{step + 1}/{steps}]", end="", file=sys.stderr, flush=True)
         if show_bar:
             print("\r", end="", file=sys.stderr)
-        train_loss = loss_sum.item() / n
+        train_loss = loss_sum.item() / n  # .item() waits for the device: the epoch's steps are done
+        train_seconds = time.perf_counter() - epoch_start
         if not math.isfinite(train_loss):
             raise TrainingError(
                 f"training diverged in epoch {epoch + 1} (loss {train_loss}); the last good state is "
@@ -214,7 +215,8 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
         probs = predict(model, data.test_x, recipe.eval_batch_size, dev, recipe.precision, channels_last)
         scores = classification_scores(probs, data.test_y.cpu().numpy())
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": 100.0 * correct.item() / n,
-               "test_error": scores["test_error"], "lr": lr, "seconds": time.perf_counter() - epoch_start}
+               "test_error": scores["test_error"], "lr": lr, "train_seconds": train_seconds,
+               "seconds": time.perf_counter() - epoch_start}
         history.append(row)
         log(f"epoch {row['epoch']:>3}/{recipe.epochs}  loss {train_loss:.4f}  train acc {row['train_acc']:.2f}%  "
             f"test err {row['test_error']:.2f}%  lr {lr:.4g}  {row['seconds']:.1f}s")

@@ -19,7 +19,7 @@ def quiet(_line):
 
 def without_timings(metrics):
     metrics = {k: v for k, v in metrics.items() if k != "wall_seconds"}
-    metrics["history"] = [{k: v for k, v in row.items() if k != "seconds"} for row in metrics["history"]]
+    metrics["history"] = [{k: v for k, v in row.items() if k not in ("seconds", "train_seconds")} for row in metrics["history"]]
     return metrics
 
 
