@@ -123,6 +123,14 @@ def evaluate(model: torch.nn.Module, tokens: torch.Tensor, batch_size: int, bptt
     return nll_sum.item() / count, torch.cat(probs).cpu().numpy().astype(np.float32)
 
 
+def text_scores(model: torch.nn.Module, data: TextData, batch_size: int = 10, bptt: int = 35, precision: str = "fp32") -> tuple[dict, dict]:
+    """``({"val_ppl", "test_ppl", "test_nll"}, {"target_probs", "val_target_probs"})`` of ``model``."""
+    val_nll, val_probs = evaluate(model, data.val, batch_size, bptt, precision)
+    test_nll, test_probs = evaluate(model, data.test, batch_size, bptt, precision)
+    scores = {"val_ppl": perplexity(val_nll), "test_ppl": perplexity(test_nll), "test_nll": test_nll}
+    return scores, {"target_probs": test_probs, "val_target_probs": val_probs}
+
+
 def model_info_for(spec: dict, data: TextData) -> dict:
     """The ``model`` entry of model.pt: the spec's args plus what the architecture needs from the data."""
     args = dict(spec["model"].get("args", {}))
@@ -251,15 +259,14 @@ def train_text(
             out_dir / ckpt_io.RESUME_FILE,
         )
 
-    val_nll, val_probs = evaluate(model, data.val, recipe.eval_batch_size, recipe.bptt, recipe.precision)
-    test_nll, test_probs = evaluate(model, data.test, recipe.eval_batch_size, recipe.bptt, recipe.precision)
+    scores, predictions = text_scores(model, data, recipe.eval_batch_size, recipe.bptt, recipe.precision)
     metrics = {
         "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
         "task": "text", "model": model_info["name"], "objective": spec["objective"]["name"], "dataset": data.name,
         "num_params": num_parameters(model), "epochs": recipe.epochs, "wall_seconds": time.perf_counter() - started,
-        "history": history, "val_ppl": perplexity(val_nll), "test_ppl": perplexity(test_nll), "test_nll": test_nll,
+        "history": history, **scores,
     }
-    ckpt_io.save_npz(out_dir / "predictions.npz", target_probs=test_probs, val_target_probs=val_probs)
+    ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)
     ckpt_io.save_model(out_dir / "model.pt", model, model_info, data.name, spec)
     ckpt_io.save_json(metrics, out_dir / "metrics.json")
     (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)

@@ -136,7 +136,7 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
     if data.kind != "image":
         from ban.lm_train import train_text
 
-        return train_text(spec, out_dir, teacher_path, str(dev), log=log)
+        return train_text(spec, out_dir, teacher_path, str(dev), log=log, data=data)
     data = data.to(dev)
     channels_last = use_channels_last(recipe)
     teacher = load_teacher(teacher_path, data.name, data.num_classes, dev, channels_last) if objective.needs_teacher else None

@@ -34,11 +34,17 @@ def check_specs(specs: list[dict]) -> list[str]:
                 datasets[key] = None
                 problems.append(f"{_where(spec)}: dataset: {str(err).splitlines()[0]}")
         data = datasets[key]
-        for check in (
-            lambda: Recipe.from_dict(spec["recipe"]),
-            lambda: get_objective(spec["objective"]["name"]),
-            lambda: _check_model(spec, data),
-        ):
+        if getattr(data, "kind", "image") == "text":
+            from ban.lm_train import check_text_spec
+
+            checks = (lambda: check_text_spec(spec, data), lambda: get_objective(spec["objective"]["name"]))
+        else:
+            checks = (
+                lambda: Recipe.from_dict(spec["recipe"]),
+                lambda: get_objective(spec["objective"]["name"]),
+                lambda: _check_model(spec, data),
+            )
+        for check in checks:
             try:
                 check()
             except (ValueError, TypeError) as err:
@@ -50,7 +56,5 @@ def _check_model(spec: dict, data) -> None:
     """Build the model on the meta device (no memory, no compute) with the dataset's shapes."""
     if data is None:
         return
-    in_channels = getattr(data, "in_channels", 0)
-    num_classes = getattr(data, "num_classes", None) or getattr(data, "vocab_size")
     with torch.device("meta"):
-        build_model(spec["model"]["name"], in_channels, num_classes, **spec["model"].get("args", {}))
+        build_model(spec["model"]["name"], data.in_channels, data.num_classes, **spec["model"].get("args", {}))

@@ -64,6 +64,19 @@ def test_ptb_missing_files_name_the_folder(tmp_path):
     assert str(tmp_path / "ptb") in str(error.value) and "\n" not in str(error.value)
 
 
+def test_ptb_download_fetches_missing_files_into_the_folder(tmp_path, monkeypatch):
+    import ban.text
+
+    source = write_ptb(tmp_path / "mirror")
+    monkeypatch.setattr(ban.text, "PTB_URL", source.as_uri() + "/ptb.{split}.txt")
+    data = load_dataset("ptb", root=tmp_path / "root", download=True)
+    assert sorted(p.name for p in (tmp_path / "root" / "ptb").iterdir()) == ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]
+    assert data.vocab_size == 8
+    monkeypatch.setattr(ban.text, "PTB_URL", (tmp_path / "nowhere").as_uri() + "/ptb.{split}.txt")
+    with pytest.raises(DatasetError, match="cannot download"):
+        load_dataset("ptb", root=tmp_path / "other", download=True)
+
+
 def test_unknown_word_without_unk_is_an_error(tmp_path):
     write_ptb(tmp_path / "ptb", train=" a b \n", valid=" a c \n", test=" b \n")
     with pytest.raises(DatasetError, match="'c' is not in the training vocabulary"):
