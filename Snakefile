@@ -4,7 +4,10 @@ from snakemake.utils import min_version, validate
 min_version("8.0")
 
 
-configfile: "config.yaml"
+# The embedded default study, unless `--configfile` names studies of its own (no merging).
+if "studies" not in config:
+
+    configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -2,7 +2,8 @@
 
 For each config, ``snakemake --dry-run --forceall --configfile configs/<file>`` runs in the
 repository root (``--forceall``: the plan does not depend on results already there;
-``--nolock``: a dry run never touches the lock of a real run in the same folder). The jobs it
+``--nolock``, ``--ignore-incomplete``: a real run of the default study in the same folder
+neither blocks nor fails it, as its half-written outputs would otherwise). The jobs it
 plans are counted per study and rule against numbers worked out by hand below, and every
 training job's ``--spec`` is checked against the config (model, objective, recipe, dataset).
 Snakemake merges ``--configfile`` into ``config.yaml``, so the plan also holds the default
@@ -28,6 +29,7 @@ import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
@@ -111,13 +113,13 @@ def load(config_file: str) -> dict:
 
 
 def lineages(config_file: str):
-    """(study, lineage name, lineage dict, dataset name) of every lineage of a config."""
+    """(study, lineage name, lineage dict) of every lineage of a config."""
     for study, s in load(config_file)["studies"].items():
         for name, lineage in s["lineages"].items():
-            yield study, name, lineage, s["dataset"]["name"]
+            yield study, name, lineage
 
 
-def expected_size(config_file: str, study: str, lineage: str, model_name: str, classes: int) -> tuple[float, float, str]:
+def expected_size(lineage: str, model_name: str, classes: int) -> tuple[float, float, str]:
     """(paper millions, tolerance, note) for one model of one lineage."""
     if model_name.startswith("preact-resnet"):
         return TABLE5_MILLIONS[lineage]
@@ -132,18 +134,20 @@ def expected_size(config_file: str, study: str, lineage: str, model_name: str, c
 
 @lru_cache(maxsize=None)
 def param_count(name: str, args_json: str, num_classes: int) -> int:
+    """Parameters of a model built on the meta device. Sizes do not depend on initialisation, and
+    ``kaiming_normal_`` on meta tensors imports torch._dynamo (seconds), so it is a no-op here."""
     import torch
 
     from ban.models import build_model, num_parameters
 
-    with torch.device("meta"):
+    with mock.patch.object(torch.nn.init, "kaiming_normal_", lambda tensor, *a, **k: tensor), torch.device("meta"):
         return num_parameters(build_model(name, 3, num_classes, **json.loads(args_json)))
 
 
 SIZE_CASES = [
     pytest.param(config_file, study, name, role, id=f"{study}-{name}-{role}")
     for config_file in CONFIGS
-    for study, name, lineage, _ in lineages(config_file)
+    for study, name, lineage in lineages(config_file)
     for role in (("teacher", "student") if "student" in lineage else ("teacher",))
 ]
 
@@ -154,8 +158,17 @@ def test_model_sizes_match_the_paper(dry_runs, config_file, study, lineage_name,
     model = s["lineages"][lineage_name][role]
     classes = NUM_CLASSES[s["dataset"]["name"]]
     count = param_count(model["name"], json.dumps(model.get("args", {}), sort_keys=True), classes) / 1e6
-    paper, tolerance, note = expected_size(config_file, study, lineage_name, model["name"], classes)
+    paper, tolerance, note = expected_size(lineage_name, model["name"], classes)
     assert abs(count - paper) <= tolerance * paper, f"{lineage_name} {role} {model['name']}: {count:.3f}M vs paper {paper}M ({note})"
+
+
+def test_paper_recipe_is_the_trainers():
+    """The recipe every planned job carries is accepted as is and steps lr 0.1 x 0.2 at 60/120/160."""
+    from ban.train import Recipe
+
+    recipe = Recipe.from_dict(PAPER_RECIPE)
+    factors = [recipe.lr * recipe.lr_factor(epoch) for epoch in (0, 59, 60, 119, 120, 160, 199)]
+    assert factors == pytest.approx([0.1, 0.1, 0.02, 0.02, 0.004, 0.0008, 0.0008])
 
 
 def test_table1_and_2_use_the_63m_densenet_for_the_papers_112_33():
@@ -168,24 +181,27 @@ def test_table1_and_2_use_the_63m_densenet_for_the_papers_112_33():
 # ---------------------------------------------------------------------------------------------
 
 
-def _dry_run(config_file: str) -> subprocess.Popen:
+def _dry_run(config_file: str, log: Path) -> subprocess.Popen:
+    """Start one dry run; its output goes to ``log`` (a pipe would fill and stall it)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--dry-run", "--forceall", "--nolock", "--printshellcmds",
-         "--cores", "1", "--configfile", f"configs/{config_file}"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--dry-run", "--forceall", "--nolock", "--ignore-incomplete",
+             "--printshellcmds", "--cores", "1", "--configfile", f"configs/{config_file}"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.fixture(scope="module")
-def dry_runs():
+def dry_runs(tmp_path_factory):
     """The four dry runs, started at once; the size tests request it only to overlap with them."""
-    running = {name: _dry_run(name) for name in CONFIGS}
+    logs = tmp_path_factory.mktemp("paper_dry_runs")
+    running = {name: (_dry_run(name, logs / f"{name}.log"), logs / f"{name}.log") for name in CONFIGS}
     yield running
-    for proc in running.values():  # deselected plan tests leave their dry run: stop it
+    for proc, _ in running.values():  # deselected plan tests leave their dry run: stop it
         if proc.poll() is None:
             proc.kill()
-        proc.communicate()
+        proc.wait()
 
 
 def parse_plan(output: str) -> list[dict]:
@@ -210,23 +226,25 @@ def parse_plan(output: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def plans(dry_runs) -> dict[str, tuple[int, str, list[dict]]]:
     done = {}
-    for name, proc in dry_runs.items():
-        out, _ = proc.communicate(timeout=300)
+    for name, (proc, log) in dry_runs.items():
+        proc.wait(timeout=300)
+        out = log.read_text()
         done[name] = (proc.returncode, out, parse_plan(out))
     return done
 
 
-def own_jobs(config_file: str, jobs: list[dict]) -> list[dict]:
+def own_jobs(plans: dict, config_file: str) -> list[dict]:
+    """The planned jobs of the config's own studies (not of config.yaml's, merged in by Snakemake)."""
+    returncode, output, jobs = plans[config_file]
+    assert returncode == 0, f"snakemake --dry-run --configfile configs/{config_file} failed:\n{output[-4000:]}"
     studies = set(load(config_file)["studies"])
     return [j for j in jobs if j["output"] is not None and j["output"].parts[1] in studies]
 
 
 @pytest.mark.parametrize("config_file", CONFIGS)
 def test_dry_run_plans_the_hand_counted_jobs(plans, config_file):
-    returncode, output, jobs = plans[config_file]
-    assert returncode == 0, f"snakemake --dry-run --configfile configs/{config_file} failed:\n{output[-4000:]}"
-    assert "This was a dry-run" in output
-    mine = own_jobs(config_file, jobs)
+    mine = own_jobs(plans, config_file)
+    assert "This was a dry-run" in plans[config_file][1]
     counted = {study: dict(Counter(j["rule"] for j in mine if j["output"].parts[1] == study))
                for study in EXPECTED_JOBS[config_file]}
     assert counted == EXPECTED_JOBS[config_file]
@@ -238,7 +256,7 @@ def test_planned_training_specs_follow_the_config(plans, config_file):
     """Every training job: its member, model, objective, the paper's recipe and seeds, CIFAR download."""
     studies = load(config_file)["studies"]
     seen = set()
-    for job in own_jobs(config_file, plans[config_file][2]):
+    for job in own_jobs(plans, config_file):
         if job["rule"] not in ("teacher", "generation", "control"):
             continue
         spec = json.loads(job["args"]["--spec"])
@@ -262,7 +280,7 @@ def test_table_jobs_carry_the_paper_numbers(plans, config_file):
     from ban.report.tables import normalize_paper
 
     studies = load(config_file)["studies"]
-    tables = {j["output"].parts[1]: j for j in own_jobs(config_file, plans[config_file][2]) if j["rule"] == "table"}
+    tables = {j["output"].parts[1]: j for j in own_jobs(plans, config_file) if j["rule"] == "table"}
     assert set(tables) == set(studies)
     for study, s in studies.items():
         paper = s["paper"]
