@@ -42,11 +42,11 @@ def code_fingerprint(*relative_paths: str) -> str:
 
 
 def training_code_fingerprint() -> str:
-    """Every module a training run executes: ``ban/`` without the report package and ensembles."""
+    """Every module a training run executes: ``ban/`` without report, ensembles, study expansion and checks."""
     files = [
         str(p.relative_to(PACKAGE_DIR))
         for p in sorted(PACKAGE_DIR.rglob("*.py"))
-        if p.relative_to(PACKAGE_DIR).parts[0] != "report" and p.name not in ("ensemble.py", "study.py")
+        if p.relative_to(PACKAGE_DIR).parts[0] != "report" and p.name not in ("ensemble.py", "study.py", "validate.py")
     ]
     return code_fingerprint(*files)
 

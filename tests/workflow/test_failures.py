@@ -108,6 +108,7 @@ def test_killed_workflow_keeps_finished_generations(tmp_path):
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=60)
     finished = {d.name: fingerprints(d / "gen0") for d in seed_dirs}
+    snakemake(project, "--unlock")  # a SIGKILLed Snakemake leaves its directory lock behind
     out = snakemake(project, "--rerun-incomplete")
     text = out.stdout + out.stderr
     assert "localrule teacher" not in text and "rule teacher:" not in text
