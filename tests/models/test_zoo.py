@@ -48,15 +48,6 @@ SMALL_MODELS = [
 INPUTS = [(1, 28, 28, 7), (3, 32, 32, 10)]  # channels, height, width, classes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions run several times faster on one thread on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def param_count(name: str, num_classes: int, **kwargs) -> int:
     with torch.device("meta"):
         return num_parameters(build_model(name, 3, num_classes, **kwargs))
