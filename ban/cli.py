@@ -75,6 +75,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     ckpt = ckpt_io.load_model_checkpoint(Path(args.checkpoint), dataset=data.name, num_classes=data.num_classes)
     device = resolve_device(args.device)
     model = ckpt_io.build_from_checkpoint(ckpt, args.checkpoint).to(device)
+    if data.kind == "text":
+        from ban.lm_train import TextRecipe, text_scores
+
+        recipe = TextRecipe.from_dict(spec.get("recipe", {}))
+        scores, _ = text_scores(model, data.to(device), recipe.eval_batch_size, recipe.bptt)
+        print(json.dumps(scores, indent=2))
+        return
     with torch.inference_mode():
         probs = predict(model, data.test_x.to(device), 1024, device, "fp32", False)
     print(json.dumps(classification_scores(probs, data.test_y.numpy()), indent=2))

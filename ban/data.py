@@ -112,10 +112,14 @@ def load_dataset(
     ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps only the first that many
     training images (quick runs and benchmarks). Unknown names raise ``UnknownNameError``.
     """
+    import ban.text  # noqa: F401  (registers the text datasets: ptb, wordnet, synthetic_text)
+
     loader, parsed = DATASETS.get(name)
     if not 0.0 <= float(val_split) < 1.0:
         raise DatasetError(f"val_split must be in [0, 1), got {val_split!r}")
     data = loader(root=Path(root), download=bool(download), **parsed, **kwargs)
+    if data.kind == "text" and (val_split > 0 or train_subset > 0):
+        raise DatasetError(f"val_split and train_subset do not apply to text dataset {name!r} (it has its own splits)")
     if val_split > 0:
         data = hold_out_validation(data, float(val_split), seed)
     if train_subset > 0:

@@ -126,17 +126,17 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
 
     out_dir = Path(out_dir)
     started = time.perf_counter()
+    dev = resolve_device(device)
+    data = load_dataset(**spec["dataset"])
+    if data.kind == "text":  # text recipes have their own keys (bptt, clip, plateau_*)
+        from ban.lm_train import train_text
+
+        return train_text(spec, out_dir, teacher_path, str(dev), log=log, data=data)
     recipe = Recipe.from_dict(spec["recipe"])
     objective = get_objective(spec["objective"]["name"])
     objective_args = spec["objective"].get("args", {})
     if objective.needs_teacher and teacher_path is None:
         raise TrainingError(f"objective {spec['objective']['name']!r} needs a teacher checkpoint (--teacher)")
-    dev = resolve_device(device)
-    data = load_dataset(**spec["dataset"])
-    if data.kind != "image":
-        from ban.lm_train import train_text
-
-        return train_text(spec, out_dir, teacher_path, str(dev), log=log, data=data)
     data = data.to(dev)
     channels_last = use_channels_last(recipe)
     teacher = load_teacher(teacher_path, data.name, data.num_classes, dev, channels_last) if objective.needs_teacher else None
