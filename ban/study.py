@@ -115,6 +115,9 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     objective_args = override.get("objective_args", objective_args)
     recipe = {**s.get("recipe", {}), **lineage.get("recipe", {}), **override.get("recipe", {})}
     offset = k if k is not None else CONTROL_SEED_OFFSET[member]
+    imported = {}
+    if member == "gen0" and lineage.get("teacher_checkpoint"):
+        imported = {"checkpoint": str(lineage["teacher_checkpoint"]).replace("{seed}", str(int(seed)))}
     return {
         "study": study,
         "lineage": lineage_name,
@@ -125,6 +128,7 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
         "objective": {"name": objective, "args": objective_args},
         "recipe": recipe,
         "train_seed": int(seed) * 1000 + offset,
+        **imported,
     }
 
 

@@ -128,6 +128,10 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
     started = time.perf_counter()
     dev = resolve_device(device)
     data = load_dataset(**spec["dataset"])
+    if spec.get("checkpoint"):  # a teacher trained elsewhere: evaluated, not trained
+        from ban.imported import import_teacher
+
+        return import_teacher(spec, out_dir, data, dev, log=log)
     if data.kind == "text":  # text recipes have their own keys (bptt, clip, plateau_*)
         from ban.lm_train import train_text
 

@@ -8,6 +8,7 @@ are missing or fail their checksums, and teachers that cannot teach their studen
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import torch
 
@@ -44,6 +45,11 @@ def check_specs(specs: list[dict]) -> list[str]:
                 lambda: get_objective(spec["objective"]["name"]),
                 lambda: _check_model(spec, data),
             )
+        if spec.get("checkpoint") and data is not None and Path(spec["checkpoint"]).exists():
+            # A teacher_checkpoint not there yet is another member of this run, or Snakemake names it missing.
+            from ban.imported import check_teacher_checkpoint
+
+            checks = (*checks, lambda: check_teacher_checkpoint(spec, data))
         for check in checks:
             try:
                 check()

@@ -22,7 +22,8 @@ perplexity and val perplexity. With ``paper`` also table_paper.{csv,md,tex}.
 CSV columns: ``lineage``, then per column ``<col> mean``, ``<col> std``, ``<col> gain``,
 ``<col> n_seeds`` (text studies add ``<col> val mean``, ``<col> val std``, ``<col> val gain``,
 ``<col> val n_seeds``). Paper CSV: ``lineage, column, paper, ours mean, ours std, n_seeds,
-difference`` with difference = ours mean − paper.
+difference`` with difference = ours mean − paper; text studies add ``split`` (test or val) after
+``column``, as the paper's Table 6 reports both.
 """
 
 from __future__ import annotations
@@ -420,79 +421,95 @@ def _write_spec(frame: pd.DataFrame, spec: TableSpec, study: str, out_dir: Path)
 # ---------------------------------------------------------------------------------------------
 
 
-def _paper_column(key: object, lineage: object) -> str:
-    if isinstance(key, str) and _COLUMN_RE.match(key):
-        return key
-    if isinstance(key, str) and _MEMBER_RE.match(key):
-        return column_name(key)
+PAPER_SPLITS = {"image": ("test",), "text": ("test", "val")}
+"""Splits a paper value may name: ``"BAN+L"`` is the test score, ``"BAN+L val"`` the validation one."""
+
+
+def _paper_key(key: object, lineage: object) -> tuple[str, str]:
+    """(column, split) of a paper key: a column or member name, optionally followed by " val"."""
+    name, split = (key[:-4], "val") if isinstance(key, str) and key.endswith(" val") else (key, "test")
+    if isinstance(name, str) and _COLUMN_RE.match(name):
+        return name, split
+    if isinstance(name, str) and _MEMBER_RE.match(name):
+        return column_name(name), split
     raise ReportInputError(
-        f"paper[{lineage!r}]: {key!r} is not a table column (Teacher, BAN-k, BAN+L, CWTM, DKPP, Ens*k or a member name)"
+        f"paper[{lineage!r}]: {key!r} is not a table column (Teacher, BAN-k, BAN+L, CWTM, DKPP, Ens*k or a "
+        "member name; text studies may add ' val')"
     )
 
 
-def normalize_paper(paper: Mapping) -> dict[str, dict[str, float]]:
-    """``{lineage: {column: value}}`` with member names mapped to column names; checks types."""
+def normalize_paper(paper: Mapping, task: str | None = None) -> dict[str, dict[tuple[str, str], float]]:
+    """``{lineage: {(column, split): value}}`` with member names mapped to column names; checks types
+    and, given the study's ``task``, that each split exists for it (val only for text studies)."""
     if not isinstance(paper, Mapping):
         raise ReportInputError(f"paper values must be a mapping {{lineage: {{column: value}}}}, got {type(paper).__name__}")
-    normalized: dict[str, dict[str, float]] = {}
+    normalized: dict[str, dict[tuple[str, str], float]] = {}
     for lineage, values in paper.items():
         if not isinstance(values, Mapping):
             raise ReportInputError(f"paper[{lineage!r}] must be a mapping {{column: value}}")
-        row: dict[str, float] = {}
+        row: dict[tuple[str, str], float] = {}
         for key, value in values.items():
-            column = _paper_column(key, lineage)
+            column, split = _paper_key(key, lineage)
+            if task is not None and split not in PAPER_SPLITS[task]:
+                raise ReportInputError(f"paper[{lineage!r}][{key!r}]: {task} studies have no {split} score")
             if not _is_number(value):
                 raise ReportInputError(f"paper[{lineage!r}][{key!r}] must be a number, got {value!r}")
-            if column in row:
-                raise ReportInputError(f"paper[{lineage!r}] gives column {column!r} twice")
-            row[column] = float(value)
+            if (column, split) in row:
+                raise ReportInputError(f"paper[{lineage!r}] gives column {column!r} ({split}) twice")
+            row[(column, split)] = float(value)
         normalized[str(lineage)] = row
     return normalized
 
 
-def paper_frame(frame: pd.DataFrame, paper: Mapping, key: str) -> pd.DataFrame:
-    """One row per (lineage, column) with a paper value: paper, ours mean/std, n_seeds, difference.
+def paper_frame(frame: pd.DataFrame, paper: Mapping, task: str) -> pd.DataFrame:
+    """One row per (lineage, column, split) with a paper value: paper, ours mean/std, n_seeds, difference.
 
-    difference = ours mean − paper. Lineages: ours in order, then lineages only the paper has.
+    difference = ours mean − paper. Lineages: ours in order, then lineages only the paper has;
+    within a lineage, columns in table order, test before val.
     """
-    normalized = normalize_paper(paper)
-    stats = summarize(frame, key)
+    normalized = normalize_paper(paper, task)
+    score_key = {"test": PRIMARY_SCORE[task], "val": "val_ppl"}
+    stats = {split: summarize(frame, score_key[split]) for split in PAPER_SPLITS[task]}
     ours = lineage_order(frame)
     lineages = ours + [name for name in normalized if name not in ours]
     rows = []
     for lineage in lineages:
-        for column in sorted(normalized.get(lineage, {}), key=column_sort_key):
-            value = normalized[lineage][column]
-            cell = stats.get((lineage, column), MISSING)
+        keys = normalized.get(lineage, {})
+        for column, split in sorted(keys, key=lambda k: (column_sort_key(k[0]), PAPER_SPLITS[task].index(k[1]))):
+            value = keys[(column, split)]
+            cell = stats[split].get((lineage, column), MISSING)
             rows.append({
-                "lineage": lineage, "column": column, "paper": value,
+                "lineage": lineage, "column": column, "split": split, "paper": value,
                 "ours mean": cell.mean, "ours std": cell.std, "n_seeds": cell.n_seeds,
                 "difference": cell.mean - value,
             })
-    columns = ["lineage", "column", "paper", "ours mean", "ours std", "n_seeds", "difference"]
+    columns = ["lineage", "column", "split", "paper", "ours mean", "ours std", "n_seeds", "difference"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _paper_rows(table: pd.DataFrame, style: _Style) -> list[list[str]]:
+def _paper_rows(table: pd.DataFrame, style: _Style, with_split: bool) -> list[list[str]]:
     rows = []
     for record in table.itertuples(index=False):
-        cell = CellStats(record[3], record[4], math.nan, int(record.n_seeds))
+        cell = CellStats(record[4], record[5], math.nan, int(record.n_seeds))  # ours mean, ours std
         difference = (style.missing if math.isnan(record.difference)
                       else style.signed.format(signed=_signed(record.difference)))
-        rows.append([record.lineage, record.column, _fixed(record.paper), format_cell(cell, style),
-                     str(record.n_seeds), difference])
+        names = [record.lineage, record.column] + ([record.split] if with_split else [])
+        rows.append(names + [_fixed(record.paper), format_cell(cell, style), str(record.n_seeds), difference])
     return rows
 
 
 def _write_paper(frame: pd.DataFrame, paper: Mapping, study: str, task: str, out_dir: Path) -> list[Path]:
-    key = PRIMARY_SCORE[task]
-    title = "test error (%)" if task == "image" else "test perplexity"
+    title = "test error (%)" if task == "image" else "perplexity"
     caption = f"{study}: {title}, paper (single run) vs ours (mean ± std over seeds); difference = ours − paper"
-    table = paper_frame(frame, paper, key)
-    table.to_csv(out_dir / "table_paper.csv", index=False, float_format=CSV_FLOAT_FORMAT)
-    header = ["Lineage", "Column", "Paper", "Ours", "Seeds", "Ours − Paper"]
-    _write(out_dir / "table_paper.md", f"**{caption}**\n\n" + markdown_table(header, _paper_rows(table, _MARKDOWN)))
-    _write(out_dir / "table_paper.tex", latex_table(header, _paper_rows(table, _LATEX), 2, caption))
+    table = paper_frame(frame, paper, task)
+    with_split = task == "text"
+    table_csv = table if with_split else table.drop(columns="split")
+    table_csv.to_csv(out_dir / "table_paper.csv", index=False, float_format=CSV_FLOAT_FORMAT)
+    header = ["Lineage", "Column"] + (["Split"] if with_split else []) + ["Paper", "Ours", "Seeds", "Ours − Paper"]
+    n_text = 3 if with_split else 2
+    _write(out_dir / "table_paper.md",
+           f"**{caption}**\n\n" + markdown_table(header, _paper_rows(table, _MARKDOWN, with_split)))
+    _write(out_dir / "table_paper.tex", latex_table(header, _paper_rows(table, _LATEX, with_split), n_text, caption))
     return [out_dir / f"table_paper.{ext}" for ext in ("csv", "md", "tex")]
 
 
@@ -508,13 +525,13 @@ def write_tables(
 
     ``metrics_paths``: the metrics.json files of one study, lineages in config order.
     ``paper``: optional ``{lineage: {column: value}}`` of the paper's single-run numbers (test
-    error for image studies, test perplexity for text studies); columns may be table names
-    ("BAN-1") or member names ("gen1").
+    error for image studies, test perplexity for text studies, validation perplexity under
+    ``"<column> val"``); columns may be table names ("BAN-1") or member names ("gen1").
     """
     frame = load_metrics(metrics_paths)
     study, task = single_study(frame)
     if paper is not None:
-        normalize_paper(paper)  # fail before writing anything
+        normalize_paper(paper, task)  # fail before writing anything
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

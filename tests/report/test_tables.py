@@ -200,6 +200,25 @@ def test_paper_table(tmp_path):
     assert (tmp_path / "out" / "table_paper.tex").exists()
 
 
+def test_text_paper_table_has_test_and_val_rows(tmp_path):
+    paper = {"lstm": {"Teacher": 71.87, "Teacher val": 75.11, "BAN-1 val": 71.19}}
+    write_tables(text_study(tmp_path / "results"), tmp_path / "out", paper=paper)
+    table = pd.read_csv(tmp_path / "out" / "table_paper.csv")
+    assert list(table.columns) == ["lineage", "column", "split", "paper", "ours mean", "ours std", "n_seeds", "difference"]
+    assert list(zip(table.column, table.split)) == [("Teacher", "test"), ("Teacher", "val"), ("BAN-1", "val")]
+    assert table["ours mean"].tolist() == pytest.approx([81.0, 85.0, 80.0])
+    assert table.difference.tolist() == pytest.approx([81.0 - 71.87, 85.0 - 75.11, 80.0 - 71.19])
+    rows = table_lines(tmp_path / "out" / "table_paper.md")
+    assert rows[0] == ["Lineage", "Column", "Split", "Paper", "Ours", "Seeds", "Ours − Paper"]
+    assert rows[3] == ["lstm", "Teacher", "val", "75.11", "85.00 ± 1.41", "2", "+9.89"]
+
+
+def test_val_paper_value_in_an_image_study_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="image studies have no val score"):
+        write_tables(image_study(tmp_path / "results"), tmp_path / "out", paper={"wrn": {"Teacher val": 4.0}})
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_paper_column_raises_before_writing(tmp_path):
     with pytest.raises(ValueError, match="Gen-1"):
         write_tables(image_study(tmp_path / "results"), tmp_path / "out", paper={"wrn": {"Gen-1": 4.0}})

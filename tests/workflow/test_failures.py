@@ -128,6 +128,20 @@ def corrupt_fashion_mnist(folder: Path) -> Path:
     return folder
 
 
+def teacher_with_classes(folder: Path, num_classes: int) -> str:
+    """A real model.pt of the tiny lineage's teacher architecture, on its dataset, with other classes."""
+    from ban.checkpoint import save_model
+    from ban.models import build_model
+
+    args = {"width": 4, "hidden": 16}
+    model = build_model("cnn", 1, num_classes, **args)
+    path = folder / "other_teacher" / "model.pt"
+    path.parent.mkdir(parents=True)
+    info = {"name": "cnn", "args": args, "in_channels": 1, "num_classes": num_classes}
+    save_model(path, model, info, "synthetic", {})
+    return str(path)
+
+
 BAD_INPUTS = {
     "invalid model depth": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(student={"name": "wrn-13-1"}), "wrn depth must be 6n+4"),
     "unknown model name": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["overrides"].update(gen2={"model": {"name": "resnet50"}}), "unknown model 'resnet50'; valid:"),
@@ -137,6 +151,10 @@ BAD_INPUTS = {
     "negative epochs": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["overrides"].update(gen1={"recipe": {"epochs": -2}}), "epochs"),
     "no generations": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(generations=0), "generations"),
     "unknown model argument": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["teacher"]["args"].update(depth=3), "depth"),
+    "student cannot take the teacher's classes": (
+        lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(teacher_checkpoint=teacher_with_classes(tmp, 6)),
+        "predicts 6 classes, the study's synthetic has 4; its students cannot take the teacher's classes",
+    ),
     "missing dataset root": (
         lambda c, tmp: c["studies"]["tiny"].update(dataset={"name": "fashion_mnist", "root": str(tmp / "nowhere")}),
         "Fashion-MNIST not found under",

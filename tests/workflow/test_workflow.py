@@ -109,3 +109,31 @@ def test_bad_config_fails_before_any_job(tiny_copy, edit, message):
 def test_lint_is_clean():
     out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
+    """teacher_checkpoint: gen0 is evaluated from another lineage's model.pt, not trained again."""
+    from tests.workflow.test_failures import fingerprints
+
+    before = fingerprints(tiny_copy / "results/tiny/cnn")
+    config = read_config(tiny_copy)
+    cnn = config["studies"]["tiny"]["lineages"]["cnn"]
+    config["studies"]["tiny"]["lineages"]["reused"] = {
+        "teacher": cnn["teacher"],
+        "teacher_checkpoint": "results/tiny/cnn/seed{seed}/gen0/model.pt",
+        "generations": 1,
+    }
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) == {"seed0/gen0", "seed1/gen0", "seed0/gen1", "seed1/gen1", "table", "plot"}
+    snakemake(tiny_copy)
+    assert fingerprints(tiny_copy / "results/tiny/cnn") == before
+    for seed in (0, 1):
+        source = json.loads((tiny_copy / f"results/tiny/cnn/seed{seed}/gen0/metrics.json").read_text())
+        reused = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen0/metrics.json").read_text())
+        assert reused["objective"] == "imported" and reused["epochs"] == 0
+        assert reused["test_error"] == source["test_error"] and reused["test_nll"] == pytest.approx(source["test_nll"])
+        assert "import gen0" in (tiny_copy / f"logs/tiny/reused/seed{seed}/gen0.log").read_text()
+        student = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen1/metrics.json").read_text())
+        assert student["objective"] == "ban" and len(student["history"]) == 3
+    assert "reused" in (tiny_copy / "results/tiny/table.md").read_text()
+    assert "Nothing to be done" in "".join(snakemake(tiny_copy, "--dry-run").stdout)

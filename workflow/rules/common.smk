@@ -57,6 +57,12 @@ def teacher_model(member):
     return path
 
 
+def imported_teacher(w):
+    """``{"checkpoint": path}`` when the lineage starts from a trained teacher, else nothing."""
+    spec = member_spec(config, w.study, w.lineage, int(w.seed), "gen0")
+    return {"checkpoint": spec["checkpoint"]} if "checkpoint" in spec else {}
+
+
 def ensemble_inputs(w):
     lineage = config["studies"][w.study]["lineages"][w.lineage]
     members = ensemble_members(lineage, int(w.k))

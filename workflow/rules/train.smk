@@ -3,6 +3,8 @@
 # the folder's resume.pt after a kill (see README "Failures and resuming").
 
 rule teacher:
+    input:
+        unpack(imported_teacher),
     output:
         **outputs_for("gen0"),
     params:

@@ -1,0 +1,85 @@
+"""Generation 0 from an already trained model: a lineage's ``teacher_checkpoint``.
+
+A lineage may start from a teacher trained elsewhere (another study's ``gen0/model.pt``, say, to
+distil the same WRN teachers into DenseNet students). Its ``gen0`` member is then evaluated, not
+trained: ``import_teacher`` writes the same ``model.pt``, ``predictions.npz`` and ``metrics.json``
+a trained teacher would, so generations, controls, ensembles and tables do not know the difference.
+
+``check_teacher_checkpoint`` is the contract: the file must be a ban model checkpoint of the
+lineage's teacher architecture (name and args), trained on the study's dataset with its number of
+classes (or vocabulary) and input channels — else its students could not take its classes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ban import checkpoint as ckpt_io
+from ban.models import num_parameters
+
+
+def check_teacher_checkpoint(spec: dict, data) -> dict:
+    """The checkpoint ``spec["checkpoint"]`` if it can be this lineage's teacher; else CheckpointError."""
+    path = Path(spec["checkpoint"])
+    where = f"teacher_checkpoint {path}"
+    try:
+        ckpt = ckpt_io.load_torch(path)
+    except ckpt_io.CheckpointError as err:
+        raise ckpt_io.CheckpointError(f"teacher_checkpoint: {err}") from None
+    if ckpt.get("format") != ckpt_io.MODEL_FORMAT:
+        raise ckpt_io.CheckpointError(f"{where}: not a ban model checkpoint (format {ckpt.get('format')!r})")
+    info = ckpt["model"]
+    if ckpt["dataset"] != data.name:
+        raise ckpt_io.CheckpointError(f"{where}: trained on {ckpt['dataset']!r}, the study's dataset is {data.name!r}")
+    if info["num_classes"] != data.num_classes:
+        raise ckpt_io.CheckpointError(
+            f"{where}: predicts {info['num_classes']} classes, the study's {data.name} has {data.num_classes}; "
+            "its students cannot take the teacher's classes"
+        )
+    if info["in_channels"] != data.in_channels:
+        raise ckpt_io.CheckpointError(f"{where}: takes {info['in_channels']} input channels, {data.name} has {data.in_channels}")
+    want = {"name": spec["model"]["name"], "args": spec["model"].get("args", {})}
+    got = {"name": info["name"], "args": info.get("args", {})}
+    if want != got:
+        raise ckpt_io.CheckpointError(f"{where}: holds {got}, the lineage's teacher is {want}")
+    return ckpt
+
+
+def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: Callable[[str], None] = print) -> dict:
+    """Evaluate the checkpoint ``spec["checkpoint"]`` as generation 0 and write its member outputs."""
+    started = time.perf_counter()
+    path = Path(spec["checkpoint"])
+    ckpt = check_teacher_checkpoint(spec, data)
+    model = ckpt_io.build_from_checkpoint(ckpt, path).to(device).eval()
+    log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
+    if data.kind == "text":
+        from ban.lm_train import TextRecipe, text_scores
+
+        recipe = TextRecipe.from_dict(spec["recipe"])
+        scores, predictions = text_scores(model, data.to(device), recipe.eval_batch_size, recipe.bptt)
+    else:
+        from ban.metrics import classification_scores
+        from ban.train import Recipe, predict
+
+        recipe = Recipe.from_dict(spec["recipe"])
+        probs = predict(model, data.test_x.to(device), recipe.eval_batch_size, device, "fp32", False)
+        labels = data.test_y.cpu().numpy().astype(np.int64)
+        scores, predictions = classification_scores(probs, labels), {"probs": probs, "labels": labels}
+    metrics = {
+        "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
+        "task": data.kind, "model": ckpt["model"]["name"], "objective": "imported", "dataset": data.name,
+        "num_params": num_parameters(model), "epochs": 0, "wall_seconds": time.perf_counter() - started,
+        "imported_from": str(path), "history": [], **scores,
+    }
+    out_dir = Path(out_dir)
+    ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)
+    ckpt_io.save_model(out_dir / "model.pt", model, ckpt["model"], data.name, spec)
+    ckpt_io.save_json(metrics, out_dir / "metrics.json")
+    score = f"test error {scores['test_error']:.2f}%" if "test_error" in scores else f"test ppl {scores['test_ppl']:.2f}"
+    log(f"done: {score} ({metrics['wall_seconds']:.1f}s)")
+    return metrics
