@@ -22,3 +22,21 @@ def test_bench_prints_a_table(tmp_path):
     for line in rows.values():
         assert float(line.split("|")[2].replace(",", "")) > 0
     assert re.search(r"ours/\(c\) = \d+\.\d+x", out)
+
+
+def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
+    import yaml
+
+    config = yaml.safe_load((REPO / "tests/workflow/tiny.yaml").read_text())
+    config["studies"]["tiny"].update(seeds=[0])
+    config["studies"]["tiny"]["lineages"]["cnn"].update(generations=1, controls=[], ensembles=[])
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "data").mkdir()
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench/study_time.py"), str(tmp_path / "tiny.yaml"), "--data", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=600, check=True,
+    ).stdout
+    row = next(line for line in out.splitlines() if "tiny.yaml" in line).split("|")
+    assert row[2].strip() == "2" and row[3].strip() == "2"  # cores, trained members (gen0, gen1)
+    wall, summed = float(row[4].split()[0]), float(row[5].split()[0])
+    assert 0 < summed and 0 < wall

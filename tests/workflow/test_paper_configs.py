@@ -300,3 +300,18 @@ def test_table2_densenet_80_120_as_in_the_paper():
     assert "BAN-3" not in study["paper"]["densenet-80-120"]
     for name in ("densenet-112-33", "densenet-90-60", "densenet-80-80"):
         assert ensemble_members(study["lineages"][name], 3) == ["gen1", "gen2", "gen3"]
+
+
+@pytest.mark.parametrize("config_file", CONFIGS)
+def test_shared_teachers_come_from_a_same_architecture_lineage(config_file):
+    """A teacher_checkpoint names another lineage's gen0 of the same config and architecture,
+    so the one teacher of a paper row is trained once per seed."""
+    studies = load(config_file)["studies"]
+    for study, name, lineage in lineages(config_file):
+        path = lineage.get("teacher_checkpoint")
+        if path is None:
+            continue
+        parts = path.split("/")
+        assert parts[0] == "results" and parts[3] == "seed{seed}" and parts[4:] == ["gen0", "model.pt"], path
+        source = studies[parts[1]]["lineages"][parts[2]]
+        assert "teacher_checkpoint" not in source and source["teacher"] == lineage["teacher"], (name, path)
