@@ -20,12 +20,18 @@ def _where(spec: dict) -> str:
     return f"{spec.get('study')}/{spec.get('lineage')}/seed{spec.get('seed')}/{spec.get('member')}"
 
 
+def member_model_path(spec: dict) -> Path:
+    """Where the workflow writes this member's model.pt."""
+    return Path("results", str(spec.get("study")), str(spec.get("lineage")), f"seed{spec.get('seed')}", str(spec.get("member")), "model.pt")
+
+
 def check_specs(specs: list[dict]) -> list[str]:
     from ban.data import load_dataset
     from ban.train import Recipe
 
     problems: list[str] = []
     datasets: dict[str, object] = {}
+    produced = {member_model_path(spec) for spec in specs}
     for spec in specs:
         key = json.dumps(spec["dataset"], sort_keys=True)
         if key not in datasets:
@@ -45,8 +51,10 @@ def check_specs(specs: list[dict]) -> list[str]:
                 lambda: get_objective(spec["objective"]["name"]),
                 lambda: _check_model(spec, data),
             )
-        if spec.get("checkpoint") and data is not None and Path(spec["checkpoint"]).exists():
-            # A teacher_checkpoint not there yet is another member of this run, or Snakemake names it missing.
+        checkpoint = spec.get("checkpoint")
+        if checkpoint and data is not None and Path(checkpoint) not in produced and Path(checkpoint).exists():
+            # A checkpoint this run produces is checked when imported (it may be about to change);
+            # a missing one is named by Snakemake as a missing input.
             from ban.imported import check_teacher_checkpoint
 
             checks = (*checks, lambda: check_teacher_checkpoint(spec, data))

@@ -30,8 +30,10 @@ def run_study(config: Path, cores: int, workdir: Path, data: Path) -> dict:
     shutil.copy2(REPO / "Snakefile", workdir / "Snakefile")
     for folder in ("workflow", "ban"):
         shutil.copytree(REPO / folder, workdir / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    data.mkdir(parents=True, exist_ok=True)
     (workdir / "data").symlink_to(data.resolve(), target_is_directory=True)
-    env = {**os.environ, "PYTHONPATH": str(workdir), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    python_path = os.pathsep.join(filter(None, [str(workdir), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": python_path, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     command = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
                "--cores", str(cores), "--configfile", str(config.resolve())]
     start = time.perf_counter()

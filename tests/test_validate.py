@@ -25,3 +25,20 @@ def test_each_problem_is_one_line_naming_the_member(tiny_spec):
     assert problems[1].startswith("t/cnn/seed0/gen1: recipe.epochs must be a positive integer")
     assert problems[2].startswith("t/cnn/seed0/cwtm: unknown objective 'kd'")
     assert problems[3].startswith("t/cnn/seed0/dkpp: dataset: unknown dataset 'imagenet'")
+
+
+def test_teacher_checkpoint_is_checked_unless_this_run_writes_it(tiny_spec, tmp_path, monkeypatch):
+    from tests.test_imported import teacher_file
+
+    monkeypatch.chdir(tmp_path)
+    # An old model.pt of lineage "a" with other classes: the run retrains it before lineage "b" reads it.
+    source = {**tiny_spec, "lineage": "a"}
+    produced = tmp_path / "results/t/a/seed0/gen0"
+    produced.mkdir(parents=True)
+    teacher_file(tmp_path, tiny_spec, num_classes=6).rename(produced / "model.pt")
+    importer = {**tiny_spec, "lineage": "b", "checkpoint": "results/t/a/seed0/gen0/model.pt"}
+    assert check_specs([source, importer]) == []
+    # The same file from outside the run (no member writes it) is refused before anything runs.
+    problems = check_specs([importer])
+    assert len(problems) == 1 and problems[0].startswith("t/b/seed0/gen0: teacher_checkpoint results/t/a/seed0/gen0/model.pt")
+    assert "its students cannot take the teacher's classes" in problems[0]
