@@ -1,8 +1,8 @@
 """(d) Wall time of whole studies, each run from scratch in a scratch copy of the project; one table.
 
-For every config given: copy ``Snakefile``, ``workflow/`` and ``ban/`` into a temporary folder,
-link ``data/``, run ``snakemake --workflow-profile workflow/profiles/default --cores N`` on the
-config, and report the wall time, the number of trained members and the sum of their training
+For every config given: copy ``Snakefile``, ``workflow/``, ``ban/`` and the environment files
+into a temporary folder, link ``data/``, run ``snakemake --workflow-profile
+workflow/profiles/default --cores N`` on the config, and report the wall time, the number of trained members and the sum of their training
 times (``wall_seconds`` in each metrics.json), whose ratio to the wall time is the mean number
 of trainings in flight.
 
@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_study(config: Path, cores: int, workdir: Path, data: Path) -> dict:
     """Run one config from scratch in ``workdir``; return its row of the table."""
-    shutil.copy2(REPO / "Snakefile", workdir / "Snakefile")
+    for name in ("Snakefile", "environment.yml", "requirements.txt"):  # rules name environment.yml
+        shutil.copy2(REPO / name, workdir / name)
     for folder in ("workflow", "ban"):
         shutil.copytree(REPO / folder, workdir / folder, ignore=shutil.ignore_patterns("__pycache__"))
     data.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,8 @@ def run_study(config: Path, cores: int, workdir: Path, data: Path) -> dict:
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"error: {config} failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}")
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"error: {config} failed (exit {result.returncode}): {last}")
     trained = [json.loads(p.read_text()) for p in (workdir / "results").glob("*/*/seed*/*/metrics.json")]
     trained = [m for m in trained if "wall_seconds" in m]
     return {"config": str(config), "cores": cores, "wall": wall, "members": len(trained),
