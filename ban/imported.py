@@ -3,7 +3,8 @@
 A lineage may start from a teacher trained elsewhere (another study's ``gen0/model.pt``, say, to
 distil the same WRN teachers into DenseNet students). Its ``gen0`` member is then evaluated, not
 trained: ``import_teacher`` writes the same ``model.pt``, ``predictions.npz`` and ``metrics.json``
-a trained teacher would, so generations, controls, ensembles and tables do not know the difference.
+a trained teacher would (with the source run's per-epoch history when its metrics.json lies beside
+it), so generations, controls, ensembles, tables and plots do not know the difference.
 
 ``check_teacher_checkpoint`` is the contract: the file must be a ban model checkpoint of the
 lineage's teacher architecture (name and args), trained on the study's dataset with its number of
@@ -12,6 +13,7 @@ classes (or vocabulary) and input channels — else its students could not take 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -50,6 +52,16 @@ def check_teacher_checkpoint(spec: dict, data) -> dict:
     return ckpt
 
 
+def source_history(path: Path) -> list:
+    """The per-epoch history of the run that wrote ``path``, from the ``metrics.json`` beside it
+    (the workflow's layout), so training curves show the imported teacher; else ``[]``."""
+    try:
+        history = json.loads(path.with_name("metrics.json").read_text(encoding="utf-8")).get("history", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return history if isinstance(history, list) and all(isinstance(row, dict) for row in history) else []
+
+
 def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: Callable[[str], None] = print) -> dict:
     """Evaluate the checkpoint ``spec["checkpoint"]`` as generation 0 and write its member outputs."""
     started = time.perf_counter()
@@ -74,7 +86,7 @@ def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: C
         "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
         "task": data.kind, "model": ckpt["model"]["name"], "objective": "imported", "dataset": data.name,
         "num_params": num_parameters(model), "epochs": 0, "wall_seconds": time.perf_counter() - started,
-        "imported_from": str(path), "history": [], **scores,
+        "imported_from": str(path), "history": source_history(path), **scores,
     }
     out_dir = Path(out_dir)
     ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)

@@ -27,12 +27,19 @@ def test_trained_teacher_is_evaluated_not_trained(tiny_spec, tmp_path):
     trained = train(tiny_spec, tmp_path / "trained", log=lambda line: None)
     imported_spec = {**tiny_spec, "checkpoint": str(tmp_path / "trained" / "model.pt")}
     imported = train(imported_spec, tmp_path / "imported", log=lambda line: None)
-    assert imported["objective"] == "imported" and imported["epochs"] == 0 and imported["history"] == []
+    assert imported["objective"] == "imported" and imported["epochs"] == 0
+    assert imported["history"] == trained["history"] and len(imported["history"]) == 3  # from metrics.json beside it
     assert imported["test_error"] == trained["test_error"]
     assert imported["test_nll"] == pytest.approx(trained["test_nll"], rel=1e-6)
     a, b = np.load(tmp_path / "trained/predictions.npz"), np.load(tmp_path / "imported/predictions.npz")
     np.testing.assert_allclose(a["probs"], b["probs"], rtol=1e-5, atol=1e-7)
     assert json.loads((tmp_path / "imported/metrics.json").read_text())["imported_from"] == imported_spec["checkpoint"]
+
+
+def test_teacher_without_metrics_beside_it_has_no_history(tiny_spec, tmp_path):
+    path = teacher_file(tmp_path, tiny_spec)
+    imported = train({**tiny_spec, "checkpoint": str(path)}, tmp_path / "out", log=lambda line: None)
+    assert imported["history"] == [] and 0.0 <= imported["test_error"] <= 100.0
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,7 @@ def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
     for seed in (0, 1):
         source = json.loads((tiny_copy / f"results/tiny/cnn/seed{seed}/gen0/metrics.json").read_text())
         reused = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen0/metrics.json").read_text())
-        assert reused["objective"] == "imported" and reused["epochs"] == 0
+        assert reused["objective"] == "imported" and reused["epochs"] == 0 and reused["history"] == source["history"]
         assert reused["test_error"] == source["test_error"] and reused["test_nll"] == pytest.approx(source["test_nll"])
         assert "import gen0" in (tiny_copy / f"logs/tiny/reused/seed{seed}/gen0.log").read_text()
         student = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen1/metrics.json").read_text())
