@@ -50,21 +50,18 @@ def _cmd_check(args: argparse.Namespace) -> None:
 def _cmd_ensemble(args: argparse.Namespace) -> None:
     from ban.checkpoint import save_json
     from ban.ensemble import ensemble
+    from ban.metrics import score_summary
 
     out = Path(args.out)
     metrics = ensemble([Path(d) for d in args.members], args.name or out.parent.name)
     save_json(metrics, out)
-    score = f"test error {metrics['test_error']:.2f}%" if "test_error" in metrics else f"test ppl {metrics['test_ppl']:.2f}"
-    print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score}")
+    print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score_summary(metrics)}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    import torch
-
     from ban import checkpoint as ckpt_io
     from ban.data import load_dataset
-    from ban.metrics import classification_scores
-    from ban.train import predict, resolve_device
+    from ban.train import resolve_device, score_model
 
     ckpt = ckpt_io.load_torch(Path(args.checkpoint))
     spec = ckpt.get("spec") or {}
@@ -75,16 +72,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     ckpt = ckpt_io.load_model_checkpoint(Path(args.checkpoint), dataset=data.name, num_classes=data.num_classes)
     device = resolve_device(args.device)
     model = ckpt_io.build_from_checkpoint(ckpt, args.checkpoint).to(device)
-    if data.kind == "text":
-        from ban.lm_train import TextRecipe, text_scores
-
-        recipe = TextRecipe.from_dict(spec.get("recipe", {}))
-        scores, _ = text_scores(model, data.to(device), recipe.eval_batch_size, recipe.bptt)
-        print(json.dumps(scores, indent=2))
-        return
-    with torch.inference_mode():
-        probs = predict(model, data.test_x.to(device), 1024, device, "fp32", False)
-    print(json.dumps(classification_scores(probs, data.test_y.numpy()), indent=2))
+    scores, _ = score_model(model, data, spec.get("recipe", {}), device)
+    print(json.dumps(scores, indent=2))
 
 
 def _cmd_table(args: argparse.Namespace) -> None:

@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from ban import checkpoint as ckpt_io
+from ban.metrics import score_summary
 from ban.models import num_parameters
+from ban.train import score_model
 
 
 def check_teacher_checkpoint(spec: dict, data) -> dict:
@@ -30,11 +31,9 @@ def check_teacher_checkpoint(spec: dict, data) -> dict:
     path = Path(spec["checkpoint"])
     where = f"teacher_checkpoint {path}"
     try:
-        ckpt = ckpt_io.load_torch(path)
+        ckpt = ckpt_io.load_model_checkpoint(path)
     except ckpt_io.CheckpointError as err:
         raise ckpt_io.CheckpointError(f"teacher_checkpoint: {err}") from None
-    if ckpt.get("format") != ckpt_io.MODEL_FORMAT:
-        raise ckpt_io.CheckpointError(f"{where}: not a ban model checkpoint (format {ckpt.get('format')!r})")
     info = ckpt["model"]
     if ckpt["dataset"] != data.name:
         raise ckpt_io.CheckpointError(f"{where}: trained on {ckpt['dataset']!r}, the study's dataset is {data.name!r}")
@@ -69,19 +68,7 @@ def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: C
     ckpt = check_teacher_checkpoint(spec, data)
     model = ckpt_io.build_from_checkpoint(ckpt, path).to(device).eval()
     log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
-    if data.kind == "text":
-        from ban.lm_train import TextRecipe, text_scores
-
-        recipe = TextRecipe.from_dict(spec["recipe"])
-        scores, predictions = text_scores(model, data.to(device), recipe.eval_batch_size, recipe.bptt)
-    else:
-        from ban.metrics import classification_scores
-        from ban.train import Recipe, predict
-
-        recipe = Recipe.from_dict(spec["recipe"])
-        probs = predict(model, data.test_x.to(device), recipe.eval_batch_size, device, "fp32", False)
-        labels = data.test_y.cpu().numpy().astype(np.int64)
-        scores, predictions = classification_scores(probs, labels), {"probs": probs, "labels": labels}
+    scores, predictions = score_model(model, data, spec["recipe"], device)
     metrics = {
         "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
         "task": data.kind, "model": ckpt["model"]["name"], "objective": "imported", "dataset": data.name,
@@ -92,6 +79,5 @@ def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: C
     ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)
     ckpt_io.save_model(out_dir / "model.pt", model, ckpt["model"], data.name, spec)
     ckpt_io.save_json(metrics, out_dir / "metrics.json")
-    score = f"test error {scores['test_error']:.2f}%" if "test_error" in scores else f"test ppl {scores['test_ppl']:.2f}"
-    log(f"done: {score} ({metrics['wall_seconds']:.1f}s)")
+    log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

@@ -41,3 +41,10 @@ def perplexity(target_probs: np.ndarray) -> float:
 def classification_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """``{"test_error", "test_nll", "test_ece"}`` of one model's or an ensemble's probabilities."""
     return {"test_error": error_percent(probs, labels), "test_nll": nll(probs, labels), "test_ece": ece_percent(probs, labels)}
+
+
+def score_summary(metrics: dict) -> str:
+    """The headline score of an image ("test error x.xx%") or text ("test ppl x.xx") metrics dict."""
+    if "test_error" in metrics:
+        return f"test error {metrics['test_error']:.2f}%"
+    return f"test ppl {metrics['test_ppl']:.2f}"

@@ -98,6 +98,11 @@ def check_lineage(study: str, name: str, lineage: dict) -> None:
             raise StudyError(f"{where}.overrides: {member!r} is not a trained member; valid: {sorted(known)}")
 
 
+def member_dir(study: str, lineage: str, seed: int | str, member: str) -> str:
+    """The folder the workflow writes a member's outputs to (relative to the project root)."""
+    return f"results/{study}/{lineage}/seed{seed}/{member}"
+
+
 def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: str) -> dict:
     """The training spec of one member (see CONTRACT in the README's 'Specs' section)."""
     s = config["studies"][study]

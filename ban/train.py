@@ -111,6 +111,22 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device: to
     return torch.cat(out).cpu().numpy().astype(np.float32)
 
 
+def score_model(model: torch.nn.Module, data, recipe: dict, device: torch.device) -> tuple[dict, dict]:
+    """``(scores, predictions)`` of a trained ``model`` on ``data``'s held-out splits, in fp32.
+
+    Image data: scores of ``ban.metrics.classification_scores`` on the test split and predictions
+    ``{"probs", "labels"}``; text data: ``ban.lm_train.text_scores`` (val and test perplexity).
+    ``recipe`` gives the evaluation batch size (and ``bptt`` for text)."""
+    if data.kind == "text":
+        from ban.lm_train import TextRecipe, text_scores
+
+        text_recipe = TextRecipe.from_dict(recipe)
+        return text_scores(model, data.to(device), text_recipe.eval_batch_size, text_recipe.bptt)
+    probs = predict(model, data.test_x.to(device), Recipe.from_dict(recipe).eval_batch_size, device, "fp32", False)
+    labels = data.test_y.cpu().numpy().astype(np.int64)
+    return classification_scores(probs, labels), {"probs": probs, "labels": labels}
+
+
 def load_teacher(path: Path, dataset: str, num_classes: int, device: torch.device, channels_last: bool) -> torch.nn.Module:
     """The frozen teacher of a student run: eval mode, no gradients, on ``device``."""
     ckpt = ckpt_io.load_model_checkpoint(path, dataset=dataset, num_classes=num_classes)

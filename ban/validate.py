@@ -14,15 +14,11 @@ import torch
 
 from ban.models import build_model
 from ban.objectives import get_objective
+from ban.study import member_dir
 
 
 def _where(spec: dict) -> str:
     return f"{spec.get('study')}/{spec.get('lineage')}/seed{spec.get('seed')}/{spec.get('member')}"
-
-
-def member_model_path(spec: dict) -> Path:
-    """Where the workflow writes this member's model.pt."""
-    return Path("results", str(spec.get("study")), str(spec.get("lineage")), f"seed{spec.get('seed')}", str(spec.get("member")), "model.pt")
 
 
 def check_specs(specs: list[dict]) -> list[str]:
@@ -31,7 +27,7 @@ def check_specs(specs: list[dict]) -> list[str]:
 
     problems: list[str] = []
     datasets: dict[str, object] = {}
-    produced = {member_model_path(spec) for spec in specs}
+    produced = {Path(member_dir(s["study"], s["lineage"], s["seed"], s["member"]), "model.pt") for s in specs}
     for spec in specs:
         key = json.dumps(spec["dataset"], sort_keys=True)
         if key not in datasets:

@@ -489,12 +489,12 @@ def paper_frame(frame: pd.DataFrame, paper: Mapping, task: str) -> pd.DataFrame:
 
 def _paper_rows(table: pd.DataFrame, style: _Style, with_split: bool) -> list[list[str]]:
     rows = []
-    for record in table.itertuples(index=False):
-        cell = CellStats(record[4], record[5], math.nan, int(record.n_seeds))  # ours mean, ours std
-        difference = (style.missing if math.isnan(record.difference)
-                      else style.signed.format(signed=_signed(record.difference)))
-        names = [record.lineage, record.column] + ([record.split] if with_split else [])
-        rows.append(names + [_fixed(record.paper), format_cell(cell, style), str(record.n_seeds), difference])
+    for record in table.to_dict("records"):
+        cell = CellStats(record["ours mean"], record["ours std"], math.nan, int(record["n_seeds"]))
+        difference = (style.missing if math.isnan(record["difference"])
+                      else style.signed.format(signed=_signed(record["difference"])))
+        names = [record["lineage"], record["column"]] + ([record["split"]] if with_split else [])
+        rows.append(names + [_fixed(record["paper"]), format_cell(cell, style), str(record["n_seeds"]), difference])
     return rows
 
 

@@ -10,6 +10,7 @@ from ban.study import (
     code_fingerprint,
     ensemble_members,
     iter_members,
+    member_dir,
     member_spec,
     spec_json,
     teacher_of,
@@ -38,7 +39,7 @@ wildcard_constraints:
 
 
 def member_path(w, member, name):
-    return f"results/{w.study}/{w.lineage}/seed{w.seed}/{member}/{name}"
+    return f"{member_dir(w.study, w.lineage, w.seed, member)}/{name}"
 
 
 def train_spec(member):
@@ -75,7 +76,7 @@ def ensemble_inputs(w):
 def study_metrics(w):
     """Every metrics.json of a study, lineages in config order."""
     return [
-        f"results/{study}/{lineage}/seed{seed}/{member}/metrics.json"
+        f"{member_dir(study, lineage, seed, member)}/metrics.json"
         for study, lineage, seed, member in MEMBERS
         if study == w.study
     ]
