@@ -97,6 +97,17 @@ def save_model(path: Path, model: torch.nn.Module, model_info: dict, dataset: st
     save_torch({"format": MODEL_FORMAT, "state_dict": state, "model": model_info, "dataset": dataset, "spec": spec}, path)
 
 
+def save_member(out_dir: Path, model: torch.nn.Module, model_info: dict, dataset: str, spec: dict,
+                metrics: dict, predictions: dict[str, np.ndarray]) -> None:
+    """Write a finished member's outputs into ``out_dir``: predictions.npz, model.pt, then
+    metrics.json (each atomically), and remove its resume checkpoint."""
+    out_dir = Path(out_dir)
+    save_npz(out_dir / "predictions.npz", **predictions)
+    save_model(out_dir / "model.pt", model, model_info, dataset, spec)
+    save_json(metrics, out_dir / "metrics.json")
+    (out_dir / RESUME_FILE).unlink(missing_ok=True)
+
+
 def load_model_checkpoint(path: Path, dataset: str | None = None, num_classes: int | None = None) -> dict:
     """Read a ``model.pt``; refuse another format, dataset or number of classes."""
     ckpt = load_torch(path)

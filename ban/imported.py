@@ -75,9 +75,6 @@ def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: C
         "num_params": num_parameters(model), "epochs": 0, "wall_seconds": time.perf_counter() - started,
         "imported_from": str(path), "history": source_history(path), **scores,
     }
-    out_dir = Path(out_dir)
-    ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)
-    ckpt_io.save_model(out_dir / "model.pt", model, ckpt["model"], data.name, spec)
-    ckpt_io.save_json(metrics, out_dir / "metrics.json")
+    ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

@@ -266,9 +266,6 @@ def train_text(
         "num_params": num_parameters(model), "epochs": recipe.epochs, "wall_seconds": time.perf_counter() - started,
         "history": history, **scores,
     }
-    ckpt_io.save_npz(out_dir / "predictions.npz", **predictions)
-    ckpt_io.save_model(out_dir / "model.pt", model, model_info, data.name, spec)
-    ckpt_io.save_json(metrics, out_dir / "metrics.json")
-    (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)
+    ckpt_io.save_member(out_dir, model, model_info, data.name, spec, metrics, predictions)
     log(f"done: val ppl {metrics['val_ppl']:.2f}  test ppl {metrics['test_ppl']:.2f}  ({metrics['wall_seconds']:.1f}s)")
     return metrics

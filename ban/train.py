@@ -255,10 +255,7 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
         "num_params": num_parameters(model), "epochs": recipe.epochs, "wall_seconds": time.perf_counter() - started,
         "history": history, **classification_scores(probs, labels),
     }
-    ckpt_io.save_npz(out_dir / "predictions.npz", probs=probs, labels=labels)
-    ckpt_io.save_model(out_dir / "model.pt", model, model_info, data.name, spec)
-    ckpt_io.save_json(metrics, out_dir / "metrics.json")
-    (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)
+    ckpt_io.save_member(out_dir, model, model_info, data.name, spec, metrics, {"probs": probs, "labels": labels})
     log(f"done: test error {metrics['test_error']:.2f}%  nll {metrics['test_nll']:.4f}  ece {metrics['test_ece']:.2f}%  "
         f"({metrics['wall_seconds']:.1f}s)")
     return metrics
