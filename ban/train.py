@@ -26,6 +26,7 @@ from ban.augment import random_crop_flip
 from ban.metrics import classification_scores
 from ban.models import build_model, num_parameters
 from ban.objectives import get_objective
+from ban.step import Stepper, autocast, make_step
 
 
 class TrainingError(ValueError):
@@ -49,6 +50,7 @@ class Recipe:
     crop_padding: int = 4
     precision: str = "auto"
     channels_last: str | bool = "auto"
+    cuda_graphs: str | bool = "auto"
     eval_batch_size: int = 1024
 
     @classmethod
@@ -85,11 +87,10 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast on CUDA when ``precision`` is bf16 or auto; fp32 otherwise."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def use_cuda_graphs(recipe: Recipe, device: torch.device, objective) -> bool:
+    """Replay full-batch steps from a CUDA graph (``ban.step``): on CUDA unless switched off, and
+    never for objectives with their own random generator (DKPP)."""
+    return recipe.cuda_graphs in (True, "auto") and device.type == "cuda" and not objective.uses_generator
 
 
 def use_channels_last(recipe: Recipe) -> bool:
@@ -158,6 +159,8 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
     if objective.needs_teacher and teacher_path is None:
         raise TrainingError(f"objective {spec['objective']['name']!r} needs a teacher checkpoint (--teacher)")
     data = data.to(dev)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick the fastest kernels
     channels_last = use_channels_last(recipe)
     teacher = load_teacher(teacher_path, data.name, data.num_classes, dev, channels_last) if objective.needs_teacher else None
 
@@ -172,11 +175,15 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
         (decay if p.ndim > 1 else no_decay).append(p)
     optimizer = torch.optim.SGD(
         [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+        lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov, fused=dev.type == "cuda" or None,
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, recipe.lr_factor)
     generators = {name: torch.Generator(device=dev).manual_seed(seed + offset) for offset, name in enumerate(("shuffle", "augment", "objective"), 1)}
 
+    run_step = Stepper(
+        make_step(model, teacher, objective, objective_args, optimizer, dev, recipe.precision, generators["objective"]),
+        optimizer, recipe.batch_size, graphs=use_cuda_graphs(recipe, dev, objective),
+    )
     history: list[dict] = []
     start_epoch = 0
     resumed = ckpt_io.load_resume(out_dir, spec)
@@ -188,7 +195,8 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
         history, start_epoch = resumed["history"], resumed["epoch"]
         log(f"resumed from epoch {start_epoch} ({out_dir / ckpt_io.RESUME_FILE})")
     log(f"train {spec.get('member', '?')}: {model_info['name']} ({num_parameters(model):,} params) on {data.name}, "
-        f"objective {spec['objective']['name']}, {recipe.epochs} epochs, device {dev}, seed {seed}")
+        f"objective {spec['objective']['name']}, {recipe.epochs} epochs, device {dev}"
+        f"{' (CUDA graphs)' if run_step.graphs else ''}, seed {seed}")
 
     n = len(data.train_y)
     steps = math.ceil(n / recipe.batch_size)
@@ -206,19 +214,9 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
                 x = random_crop_flip(x, padding=recipe.crop_padding, generator=generators["augment"])
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            teacher_logits = None
-            if teacher is not None:
-                with torch.inference_mode(), autocast(dev, recipe.precision):
-                    teacher_logits = teacher(x)
-                teacher_logits = teacher_logits.clone()
-            with autocast(dev, recipe.precision):
-                logits = model(x)
-                loss = objective(logits, teacher_logits, y, generator=generators["objective"], **objective_args)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.detach().argmax(dim=-1) == y).sum()
+            loss, hits = run_step(x, y)
+            loss_sum += loss * len(y)
+            correct += hits
             if show_bar and step % 20 == 0:
                 print(f"\r  epoch {epoch + 1} [{step + 1}/{steps}]", end="", file=sys.stderr, flush=True)
         if show_bar:

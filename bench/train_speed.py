@@ -1,18 +1,28 @@
 """Training throughput, measured in one run on one device; prints one table.
 
-(a) bare training step of the student (no teacher), data resident on the device;
-(b) our BAN student epoch (``ban.train.train``: teacher forward on the same augmented batch,
-    device-resident data, batched augmentation, bf16 + channels_last on CUDA), and (b)/(a);
+(a) bare training step of the student (no teacher): a hand-written eager loop on device-resident
+    data, full batches, bf16 + channels_last on CUDA;
+(a') our trainer without a teacher: the label-trained teacher of (b) (``ban.train.train``, CE);
+(b) our BAN student (``ban.train.train``: teacher forward on the same augmented batch,
+    device-resident data, batched augmentation, bf16 + channels_last and CUDA-graph replay of
+    full-batch steps on CUDA), and (b)/(a), (b)/(a');
 (c) a plain reference loop as most public BAN code is written: ``DataLoader`` over the dataset with
     per-sample torchvision transforms (crop + flip), fp32 student and teacher; ours/(c).
 
+(b) and (c) train a student of the same teacher for ``--epochs`` epochs with the same recipe
+(cosine learning rate, Nesterov SGD, weight decay 5e-4) and report its test error, so speed is
+compared at equal epochs and accuracy. Rates are images/s of the training part of each epoch
+(evaluation excluded), averaged over the epochs after the first (the first pays for cuDNN's
+kernel choice and worker start-up) when there are two or more.
+
     python bench/train_speed.py                       # CPU: cnn on 6,400 Fashion-MNIST images
-    python bench/train_speed.py --model wrn-16-4 --images 60000 --batch 512   # a GPU
+    python bench/train_speed.py --model wrn-16-4 --images 60000 --batch 512 --epochs 3 --workers 8   # a GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +33,10 @@ import torch.nn.functional as F
 from ban.augment import random_crop_flip
 from ban.data import load_dataset
 from ban.models import build_model
-from ban.train import autocast, resolve_device, train
+from ban.step import autocast
+from ban.train import predict, resolve_device, train
+
+LR, WEIGHT_DECAY = 0.05, 5e-4
 
 
 def sync(device):
@@ -31,16 +44,23 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def steady_rate(images: int, epoch_seconds: list[float]) -> float:
+    """images/s over the epochs after the first (all epochs when there is only one)."""
+    timed = epoch_seconds[1:] or epoch_seconds
+    return images * len(timed) / sum(timed)
+
+
 def bare_step(model_name, args, data, device, batch, images, precision):
-    """(a) images/s of SGD steps on resident, augmented batches (no teacher)."""
+    """(a) images/s of SGD steps on resident, augmented full batches (no teacher), after a warm pass."""
     model = build_model(model_name, data.in_channels, data.num_classes, **args).to(device).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, fused=device.type == "cuda" or None)
+    images = max(batch, images // batch * batch)
     x_all, y_all = data.train_x[:images].to(device), data.train_y[:images].to(device)
     g = torch.Generator(device=device).manual_seed(0)
     for warm in (True, False):
         sync(device)
         start = time.perf_counter()
-        for i in range(0, images if not warm else 2 * batch, batch):
+        for i in range(0, 2 * batch if warm else images, batch):
             x = random_crop_flip(x_all[i : i + batch], generator=g).contiguous(memory_format=torch.channels_last)
             with autocast(device, precision):
                 loss = F.cross_entropy(model(x).float(), y_all[i : i + batch])
@@ -51,49 +71,65 @@ def bare_step(model_name, args, data, device, batch, images, precision):
     return images / (time.perf_counter() - start)
 
 
-def ours(model_name, args, dataset, device, batch, images, precision, workdir):
-    """(b) images/s of the trainer's BAN student epoch (train part only; eval excluded)."""
+def ours(model_name, args, dataset, device, batch, epochs, precision, workdir):
+    """(a') and (b): the trainer's label-trained teacher, then its BAN student:
+    (teacher's and student's per-epoch training seconds, student's test error %, teacher path)."""
+    recipe = {"epochs": epochs, "batch_size": batch, "lr": LR, "weight_decay": WEIGHT_DECAY, "schedule": "cosine", "precision": precision}
     spec = {
         "dataset": dataset, "model": {"name": model_name, "args": args}, "objective": {"name": "ce", "args": {}},
-        "recipe": {"epochs": 1, "batch_size": batch, "lr": 0.01, "schedule": "constant", "precision": precision},
-        "train_seed": 0, "member": "gen0",
+        "recipe": recipe, "train_seed": 0, "member": "gen0",
     }
-    train(spec, workdir / "gen0", device=str(device), log=lambda _: None)
+    teacher = train(spec, workdir / "gen0", device=str(device), log=lambda _: None)
     student = {**spec, "member": "gen1", "train_seed": 1, "objective": {"name": "ban", "args": {}}}
     metrics = train(student, workdir / "gen1", teacher_path=workdir / "gen0/model.pt", device=str(device), log=lambda _: None)
-    return metrics["history"][0]["train_seconds"], workdir / "gen0/model.pt"
+    seconds = [[row["train_seconds"] for row in run["history"]] for run in (teacher, metrics)]
+    return *seconds, metrics["test_error"], workdir / "gen0/model.pt"
 
 
-def reference(model_name, args, data_root, device, batch, images, teacher_path, workers):
-    """(c) images/s of a DataLoader loop with per-sample transforms, fp32 teacher and student."""
+def reference(model_name, args, data_root, device, batch, images, epochs, teacher_path, workers):
+    """(c) a DataLoader loop with per-sample transforms, fp32 teacher and student, the same recipe:
+    (per-epoch training seconds, test error %)."""
     import torchvision
     from torchvision import transforms
 
     from ban import checkpoint as ckpt_io
 
-    tf = transforms.Compose([
+    normalize = transforms.Normalize((0.2860406,), (0.3530242,))
+    train_tf = transforms.Compose([
         transforms.RandomCrop(28, padding=4, padding_mode="reflect"), transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,)),
+        transforms.ToTensor(), normalize,
     ])
-    dataset = torchvision.datasets.FashionMNIST(data_root, train=True, transform=tf, download=False)
+    dataset = torchvision.datasets.FashionMNIST(data_root, train=True, transform=train_tf, download=False)
     subset = torch.utils.data.Subset(dataset, range(images))
     loader = torch.utils.data.DataLoader(subset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=device.type == "cuda")
+    test_set = torchvision.datasets.FashionMNIST(data_root, train=False, download=False,
+                                                 transform=transforms.Compose([transforms.ToTensor(), normalize]))
     teacher = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(teacher_path)).to(device).eval()
+    torch.manual_seed(1)
     student = build_model(model_name, 1, 10, **args).to(device)
-    opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    sync(device)
-    start = time.perf_counter()
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        with torch.no_grad():
-            t = teacher(x)
-        z = student(x)
-        loss = -(F.softmax(t, dim=1) * F.log_softmax(z, dim=1)).sum(dim=1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    sync(device)
-    return images / (time.perf_counter() - start)
+    opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
+    seconds = []
+    for _ in range(epochs):
+        student.train()
+        sync(device)
+        start = time.perf_counter()
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            with torch.no_grad():
+                t = teacher(x)
+            z = student(x)
+            loss = -(F.softmax(t, dim=1) * F.log_softmax(z, dim=1)).sum(dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sync(device)
+        seconds.append(time.perf_counter() - start)
+        schedule.step()
+    test_x = torch.stack([x for x, _ in test_set]).to(device)
+    probs = predict(student, test_x, 1024, device, "fp32", False)
+    error = 100.0 * float((probs.argmax(1) != test_set.targets.numpy()).mean())
+    return seconds, error
 
 
 def main() -> None:
@@ -102,6 +138,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=16, help="cnn width (ignored for other models)")
     parser.add_argument("--images", type=int, default=6400)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of the (b) and (c) students (and of (b)'s teacher)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the reference loop")
@@ -110,20 +147,26 @@ def main() -> None:
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
     device = resolve_device(opts.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as ban.train does
     args = {"width": opts.width} if opts.model == "cnn" else {}
     data = load_dataset("fashion_mnist", root=opts.data_root)
-    data_spec = {"name": "fashion_mnist", "root": opts.data_root, "train_subset": opts.images}
-    a = bare_step(opts.model, args, data, device, opts.batch, opts.images, opts.precision)
+    images = min(opts.images, len(data.train_y))
+    data_spec = {"name": "fashion_mnist", "root": opts.data_root, "train_subset": images}
+    a = bare_step(opts.model, args, data, device, opts.batch, images, opts.precision)
     with tempfile.TemporaryDirectory() as tmp:
-        seconds, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.images, opts.precision, Path(tmp))
-        b = min(opts.images, len(data.train_y)) / seconds
-        c = reference(opts.model, args, opts.data_root, device, opts.batch, opts.images, teacher_path, opts.workers)
-    print(f"device {device}, model {opts.model}, batch {opts.batch}, threads {opts.threads}, precision {opts.precision}")
-    print(f"| measurement | images/s | ratio |")
-    print(f"|---|---|---|")
-    print(f"| (a) bare training step (no teacher) | {a:,.0f} | |")
-    print(f"| (b) ours: BAN student epoch (teacher forward included) | {b:,.0f} | (a)/(b) time = {a / b:.2f}x |")
-    print(f"| (c) reference DataLoader loop, {opts.workers} workers, fp32 | {c:,.0f} | ours/(c) = {b / c:.2f}x |")
+        teacher_seconds, ours_seconds, ours_error, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp))
+        ref_seconds, ref_error = reference(opts.model, args, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers)
+    a_ours, b, c = (steady_rate(images, seconds) for seconds in (teacher_seconds, ours_seconds, ref_seconds))
+    precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {opts.threads} thread(s)"
+    print(f"{name}: {opts.model}, {images:,} images, batch {opts.batch}, {opts.epochs} epoch(s), ours in {precision}")
+    print("| measurement | images/s | ratio | student test error after the epochs |")
+    print("|---|---|---|---|")
+    print(f"| (a) bare training step (no teacher) | {a:,.0f} | | |")
+    print(f"| (a') ours without a teacher (the CE-trained teacher) | {a_ours:,.0f} | | |")
+    print(f"| (b) ours: BAN student (teacher forward included) | {b:,.0f} | (b)/(a) time = {a / b:.2f}x, (b)/(a') = {a_ours / b:.2f}x | {ours_error:.2f}% |")
+    print(f"| (c) reference DataLoader loop, {opts.workers} workers, fp32 | {c:,.0f} | ours/(c) = {b / c:.2f}x | {ref_error:.2f}% |")
 
 
 if __name__ == "__main__":

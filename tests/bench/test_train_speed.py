@@ -18,10 +18,25 @@ def test_bench_prints_a_table(tmp_path):
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     rows = {line.split("|")[1].strip()[:3]: line for line in out.splitlines() if line.startswith("| (")}
-    assert set(rows) == {"(a)", "(b)", "(c)"}
+    assert set(rows) == {"(a)", "(a'", "(b)", "(c)"}
     for line in rows.values():
         assert float(line.split("|")[2].replace(",", "")) > 0
     assert re.search(r"ours/\(c\) = \d+\.\d+x", out)
+    for key in ("(b)", "(c)"):  # each student's test error after the same epochs
+        assert 0.0 < float(rows[key].split("|")[4].strip().rstrip("%")) < 100.0
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir() and not (REPO / "data/FashionMNIST/raw").is_dir(),
+                    reason="Fashion-MNIST is not installed (make data)")
+def test_concurrent_students_prints_one_row_per_count(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench/concurrent_students.py"), "--counts", "2", "--images", "256", "--epochs", "1",
+         "--data-root", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    rows = [line.split("|") for line in out.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [row[1].strip() for row in rows] == ["1", "2"]  # K = 1 is always measured as the baseline
+    assert rows[0][4].strip() == "1.00x" and float(rows[1][3].replace(",", "")) > 0
 
 
 def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
@@ -37,6 +52,6 @@ def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
         capture_output=True, text=True, timeout=600, check=True,
     ).stdout
     row = next(line for line in out.splitlines() if "tiny.yaml" in line).split("|")
-    assert row[2].strip() == "2" and row[3].strip() == "2"  # cores, trained members (gen0, gen1)
-    wall, summed = float(row[4].split()[0]), float(row[5].split()[0])
+    assert [cell.strip() for cell in row[2:5]] == ["auto", "2", "2"]  # precision, cores, trained members (gen0, gen1)
+    wall, summed = float(row[5].split()[0]), float(row[6].split()[0])
     assert 0 < summed and 0 < wall

@@ -17,6 +17,7 @@ rule teacher:
     threads: 1
     resources:
         gpu=USES_GPU,
+        gpu_jobs=USES_GPU,
         mem_mb=4000,
         runtime=240,
     conda:
@@ -40,6 +41,7 @@ rule generation:
     threads: 1
     resources:
         gpu=USES_GPU,
+        gpu_jobs=USES_GPU,
         mem_mb=4000,
         runtime=240,
     conda:
@@ -63,6 +65,7 @@ rule control:
     threads: 1
     resources:
         gpu=USES_GPU,
+        gpu_jobs=USES_GPU,
         mem_mb=4000,
         runtime=240,
     conda:

@@ -1,0 +1,92 @@
+"""The training step: when CUDA graphs are used, and (on a GPU) that replaying them trains as the eager step does."""
+
+import copy
+
+import pytest
+import torch
+
+from ban.models import build_model
+from ban.objectives import get_objective
+from ban.step import Stepper, make_step
+from ban.train import Recipe, train, use_cuda_graphs
+
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+
+
+def test_cuda_graphs_only_on_cuda_and_never_for_objectives_with_their_own_generator():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    auto, off = Recipe.from_dict({}), Recipe.from_dict({"cuda_graphs": False})
+    assert use_cuda_graphs(auto, cuda, get_objective("ban"))
+    assert use_cuda_graphs(auto, cuda, get_objective("ce"))
+    assert not use_cuda_graphs(auto, cpu, get_objective("ban"))
+    assert not use_cuda_graphs(auto, cuda, get_objective("dkpp"))
+    assert not use_cuda_graphs(off, cuda, get_objective("ban"))
+
+
+def test_eager_stepper_returns_the_batch_loss_and_takes_one_sgd_step():
+    torch.manual_seed(0)
+    model = build_model("cnn", 1, 4, width=4, hidden=16)
+    before = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    stepper = Stepper(make_step(model, None, get_objective("ce"), {}, opt, torch.device("cpu"), "fp32", None), opt, 8, graphs=False)
+    x, y = torch.randn(8, 1, 12, 12), torch.randint(0, 4, (8,))
+    loss, correct = stepper(x, y)
+    logits = before.train()(x)
+    expected = torch.nn.functional.cross_entropy(logits, y)
+    expected.backward()
+    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    assert int(correct) == int((logits.argmax(dim=1) == y).sum())
+    for old, new in zip(before.parameters(), model.parameters()):
+        torch.testing.assert_close(new, (old - 0.1 * old.grad).detach())
+    assert stepper.graph is None
+
+
+@pytest.fixture
+def deterministic_cudnn():
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    yield
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
+
+
+@needs_gpu
+def test_graph_replay_trains_like_the_eager_step(deterministic_cudnn):
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    teacher = build_model("cnn", 1, 4, width=4, hidden=16).to(device).eval().requires_grad_(False)
+    student = build_model("cnn", 1, 4, width=4, hidden=16).to(device)
+    runs = []
+    for graphs in (False, True):
+        model = copy.deepcopy(student)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, fused=True)
+        stepper = Stepper(make_step(model, teacher, get_objective("ban_l"), {}, opt, device, "fp32", None), opt, 16, graphs=graphs)
+        gen = torch.Generator(device=device).manual_seed(1)
+        losses = []
+        for i in range(12):
+            if i == 8:
+                opt.param_groups[0]["lr"] = 0.02  # a new lr: the graph is recorded again
+            n = 16 if i != 6 else 5  # one partial batch runs eagerly
+            x = torch.randn(n, 1, 12, 12, device=device, generator=gen)
+            y = torch.randint(0, 4, (n,), device=device, generator=gen)
+            loss, _ = stepper(x, y)
+            losses.append(float(loss))
+        runs.append((losses, [p.detach().clone() for p in model.parameters()], stepper))
+    (eager_losses, eager_params, _), (graph_losses, graph_params, graphed) = runs
+    assert graphed.graph is not None and graphed.graph_lr == 0.02
+    assert graph_losses == pytest.approx(eager_losses, rel=1e-4)
+    for a, b in zip(eager_params, graph_params):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@needs_gpu
+def test_a_graphed_student_run_matches_an_eager_one(tiny_spec, tmp_path):
+    tiny_spec["recipe"].update(precision="fp32")
+    train(tiny_spec, tmp_path / "teacher", device="cuda", log=lambda _: None)
+    runs = {}
+    for graphs in (False, True):
+        student = copy.deepcopy(tiny_spec)
+        student.update(member="gen1", train_seed=1, objective={"name": "ban", "args": {}})
+        student["recipe"]["cuda_graphs"] = graphs
+        runs[graphs] = train(student, tmp_path / f"graphs_{graphs}", teacher_path=tmp_path / "teacher/model.pt", device="cuda", log=lambda _: None)
+    assert runs[True]["test_nll"] == pytest.approx(runs[False]["test_nll"], rel=1e-3)
+    assert abs(runs[True]["test_error"] - runs[False]["test_error"]) <= 1.0
