@@ -1,8 +1,9 @@
 """The image trainer: one loop for teachers and students.
 
 A step draws a batch from the device-resident training tensors, augments it with batched tensor
-ops, runs the teacher (eval mode, inference mode) on the same augmented batch when the objective
-needs one, and takes an SGD step on ``objective(student(x), teacher(x), y)``. After every epoch
+ops, runs the teacher (eval mode, no gradients) on the same augmented batch when the objective
+needs one, and takes an SGD step on ``objective(student(x), teacher(x), y)`` (``ban.step``: on
+CUDA, full-batch steps are replayed from a CUDA graph). After every epoch
 the test error is logged and a resume checkpoint is written atomically; a rerun continues from the
 last finished epoch with identical results. ``model.pt``, ``predictions.npz`` and ``metrics.json``
 appear only when training is complete (``metrics.json`` last).
@@ -68,6 +69,9 @@ class Recipe:
             raise TrainingError(f"recipe.schedule must be one of step, cosine, constant; got {recipe.schedule!r}")
         if recipe.precision not in ("auto", "fp32", "bf16"):
             raise TrainingError(f"recipe.precision must be one of auto, fp32, bf16; got {recipe.precision!r}")
+        for key in ("channels_last", "cuda_graphs"):
+            if getattr(recipe, key) not in ("auto", True, False):
+                raise TrainingError(f"recipe.{key} must be auto, true or false; got {getattr(recipe, key)!r}")
         return recipe
 
     def lr_factor(self, epoch: int) -> float:

@@ -126,4 +126,6 @@ def test_recipe_rejects_bad_values():
         Recipe.from_dict({"epochs": 0})
     with pytest.raises(TrainingError, match="unknown recipe key"):
         Recipe.from_dict({"epoch": 3})
+    with pytest.raises(TrainingError, match="recipe.cuda_graphs must be auto, true or false; got 'yes'"):
+        Recipe.from_dict({"cuda_graphs": "yes"})
     assert Recipe.from_dict({"schedule": "step", "milestones": [2, 4], "gamma": 0.2}).lr_factor(4) == pytest.approx(0.04)
