@@ -6,6 +6,7 @@
 #                               # in flight, and the default study in bf16 and fp32 (4 jobs in flight)
 #   bash bench/gpu.sh speed     # (a)-(c) for WRN-16-4 at batch 512 and 128; students in flight
 #   bash bench/gpu.sh studies   # (d) the default study: 1, 4 and 8 jobs in flight; bf16 and fp32
+#   bash bench/gpu.sh accuracy  # (b) vs (c) at equal epochs: WRN-16-4, batch 128, 15 epochs, 3 seeds
 #   bash bench/gpu.sh full N    # (d) configs/fashion_mnist_full.yaml cut to N epochs, 4 jobs
 # Each step has its own time limit; a failed step is reported and the next one runs. Tables go to
 # stdout and $OUT/bench.md, step logs to $OUT/log.txt, the studies' tables to $OUT/tables/.
@@ -54,11 +55,16 @@ case "$stage" in
     done
     step 200 python3 bench/study_time.py config.yaml --cores 4 --precision fp32 --data "$PWD/data" --tables "$OUT/tables"
     ;;
+  accuracy)
+    for seed in 0 1 2; do
+      step 180 python3 bench/train_speed.py --model wrn-16-4 --images 60000 --batch 128 --epochs 15 --workers 8 --seed "$seed"
+    done
+    ;;
   full)
     step 540 python3 bench/study_time.py configs/fashion_mnist_full.yaml --epochs "${2:-5}" --cores "${3:-4}" --data "$PWD/data" --tables "$OUT/tables"
     ;;
   *)
-    echo "unknown stage $stage (tests, speed, studies, full)" >&2
+    echo "unknown stage $stage (tests, speed, studies, accuracy, full)" >&2
     exit 2
     ;;
 esac

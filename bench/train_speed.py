@@ -71,22 +71,22 @@ def bare_step(model_name, args, data, device, batch, images, precision):
     return images / (time.perf_counter() - start)
 
 
-def ours(model_name, args, dataset, device, batch, epochs, precision, workdir):
+def ours(model_name, args, dataset, device, batch, epochs, precision, workdir, seed=0):
     """(a') and (b): the trainer's label-trained teacher, then its BAN student:
     (teacher's and student's per-epoch training seconds, student's test error %, teacher path)."""
     recipe = {"epochs": epochs, "batch_size": batch, "lr": LR, "weight_decay": WEIGHT_DECAY, "schedule": "cosine", "precision": precision}
     spec = {
         "dataset": dataset, "model": {"name": model_name, "args": args}, "objective": {"name": "ce", "args": {}},
-        "recipe": recipe, "train_seed": 0, "member": "gen0",
+        "recipe": recipe, "train_seed": 2 * seed, "member": "gen0",
     }
     teacher = train(spec, workdir / "gen0", device=str(device), log=lambda _: None)
-    student = {**spec, "member": "gen1", "train_seed": 1, "objective": {"name": "ban", "args": {}}}
+    student = {**spec, "member": "gen1", "train_seed": 2 * seed + 1, "objective": {"name": "ban", "args": {}}}
     metrics = train(student, workdir / "gen1", teacher_path=workdir / "gen0/model.pt", device=str(device), log=lambda _: None)
     seconds = [[row["train_seconds"] for row in run["history"]] for run in (teacher, metrics)]
     return *seconds, metrics["test_error"], workdir / "gen0/model.pt"
 
 
-def reference(model_name, args, data_root, device, batch, images, epochs, teacher_path, workers):
+def reference(model_name, args, data_root, device, batch, images, epochs, teacher_path, workers, seed=0):
     """(c) a DataLoader loop with per-sample transforms, fp32 teacher and student, the same recipe:
     (per-epoch training seconds, test error %)."""
     import torchvision
@@ -105,7 +105,7 @@ def reference(model_name, args, data_root, device, batch, images, epochs, teache
     test_set = torchvision.datasets.FashionMNIST(data_root, train=False, download=False,
                                                  transform=transforms.Compose([transforms.ToTensor(), normalize]))
     teacher = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(teacher_path)).to(device).eval()
-    torch.manual_seed(1)
+    torch.manual_seed(2 * seed + 1)
     student = build_model(model_name, 1, 10, **args).to(device)
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the reference loop")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="seeds: teacher 2*seed, both students 2*seed+1")
     parser.add_argument("--data-root", default="data")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
@@ -155,12 +156,12 @@ def main() -> None:
     data_spec = {"name": "fashion_mnist", "root": opts.data_root, "train_subset": images}
     a = bare_step(opts.model, args, data, device, opts.batch, images, opts.precision)
     with tempfile.TemporaryDirectory() as tmp:
-        teacher_seconds, ours_seconds, ours_error, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp))
-        ref_seconds, ref_error = reference(opts.model, args, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers)
+        teacher_seconds, ours_seconds, ours_error, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp), opts.seed)
+        ref_seconds, ref_error = reference(opts.model, args, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers, opts.seed)
     a_ours, b, c = (steady_rate(images, seconds) for seconds in (teacher_seconds, ours_seconds, ref_seconds))
     precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {opts.threads} thread(s)"
-    print(f"{name}: {opts.model}, {images:,} images, batch {opts.batch}, {opts.epochs} epoch(s), ours in {precision}")
+    print(f"{name}: {opts.model}, {images:,} images, batch {opts.batch}, {opts.epochs} epoch(s), seed {opts.seed}, ours in {precision}")
     print("| measurement | images/s | ratio | student test error after the epochs |")
     print("|---|---|---|---|")
     print(f"| (a) bare training step (no teacher) | {a:,.0f} | | |")
