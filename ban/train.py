@@ -11,7 +11,6 @@ appear only when training is complete (``metrics.json`` last).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
