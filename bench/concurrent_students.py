@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from train_speed import steady_rate  # bench/ is the script's folder, first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -56,12 +58,9 @@ def run_batch(count: int, teacher: Path, workdir: Path, args) -> dict:
     start = time.perf_counter()
     wait_all([launch(spec_for(args, "gen1", 1 + i, "ban"), out, args, teacher) for i, out in enumerate(outs)])
     wall = time.perf_counter() - start
-    rates = []
-    for out in outs:
-        seconds = [row["train_seconds"] for row in json.loads((out / "metrics.json").read_text())["history"]]
-        timed = seconds[1:] or seconds
-        rates.append(args.images * len(timed) / sum(timed))
-    return {"count": count, "wall": wall, "rate": sum(rates)}
+    histories = [json.loads((out / "metrics.json").read_text())["history"] for out in outs]
+    rate = sum(steady_rate(args.images, [row["train_seconds"] for row in history]) for history in histories)
+    return {"count": count, "wall": wall, "rate": rate}
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ kernel choice and worker start-up) when there are two or more.
 from __future__ import annotations
 
 import argparse
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -31,10 +30,11 @@ import torch
 import torch.nn.functional as F
 
 from ban.augment import random_crop_flip
-from ban.data import load_dataset
+from ban.data import FASHION_MNIST_STATS, load_dataset
+from ban.metrics import classification_scores
 from ban.models import build_model
 from ban.step import autocast
-from ban.train import predict, resolve_device, train
+from ban.train import Recipe, predict, resolve_device, train
 
 LR, WEIGHT_DECAY = 0.05, 5e-4
 
@@ -86,29 +86,26 @@ def ours(model_name, args, dataset, device, batch, epochs, precision, workdir, s
     return *seconds, metrics["test_error"], workdir / "gen0/model.pt"
 
 
-def reference(model_name, args, data_root, device, batch, images, epochs, teacher_path, workers, seed=0):
+def reference(model_name, args, data, data_root, device, batch, images, epochs, teacher_path, workers, seed=0):
     """(c) a DataLoader loop with per-sample transforms, fp32 teacher and student, the same recipe:
-    (per-epoch training seconds, test error %)."""
+    (per-epoch training seconds, test error % on ``data``'s test split)."""
     import torchvision
     from torchvision import transforms
 
     from ban import checkpoint as ckpt_io
 
-    normalize = transforms.Normalize((0.2860406,), (0.3530242,))
     train_tf = transforms.Compose([
         transforms.RandomCrop(28, padding=4, padding_mode="reflect"), transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(), normalize,
+        transforms.ToTensor(), transforms.Normalize(*FASHION_MNIST_STATS),
     ])
     dataset = torchvision.datasets.FashionMNIST(data_root, train=True, transform=train_tf, download=False)
     subset = torch.utils.data.Subset(dataset, range(images))
     loader = torch.utils.data.DataLoader(subset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=device.type == "cuda")
-    test_set = torchvision.datasets.FashionMNIST(data_root, train=False, download=False,
-                                                 transform=transforms.Compose([transforms.ToTensor(), normalize]))
     teacher = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(teacher_path)).to(device).eval()
     torch.manual_seed(2 * seed + 1)
     student = build_model(model_name, 1, 10, **args).to(device)
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5 * (1.0 + math.cos(math.pi * epoch / epochs)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, Recipe(epochs=epochs, schedule="cosine").lr_factor)
     seconds = []
     for _ in range(epochs):
         student.train()
@@ -126,10 +123,8 @@ def reference(model_name, args, data_root, device, batch, images, epochs, teache
         sync(device)
         seconds.append(time.perf_counter() - start)
         schedule.step()
-    test_x = torch.stack([x for x, _ in test_set]).to(device)
-    probs = predict(student, test_x, 1024, device, "fp32", False)
-    error = 100.0 * float((probs.argmax(1) != test_set.targets.numpy()).mean())
-    return seconds, error
+    probs = predict(student, data.test_x.to(device), 1024, device, "fp32", False)
+    return seconds, classification_scores(probs, data.test_y.numpy())["test_error"]
 
 
 def main() -> None:
@@ -157,7 +152,7 @@ def main() -> None:
     a = bare_step(opts.model, args, data, device, opts.batch, images, opts.precision)
     with tempfile.TemporaryDirectory() as tmp:
         teacher_seconds, ours_seconds, ours_error, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp), opts.seed)
-        ref_seconds, ref_error = reference(opts.model, args, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers, opts.seed)
+        ref_seconds, ref_error = reference(opts.model, args, data, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers, opts.seed)
     a_ours, b, c = (steady_rate(images, seconds) for seconds in (teacher_seconds, ours_seconds, ref_seconds))
     precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {opts.threads} thread(s)"
