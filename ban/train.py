@@ -52,6 +52,7 @@ class Recipe:
     channels_last: str | bool = "auto"
     cuda_graphs: str | bool = "auto"
     eval_batch_size: int = 1024
+    eval_every: int = 1
 
     @classmethod
     def from_dict(cls, values: dict) -> "Recipe":
@@ -64,6 +65,8 @@ class Recipe:
             raise TrainingError(f"recipe.epochs must be a positive integer, got {recipe.epochs!r}")
         if recipe.batch_size < 1 or recipe.lr <= 0:
             raise TrainingError("recipe.batch_size and recipe.lr must be positive")
+        if not isinstance(recipe.eval_every, int) or recipe.eval_every < 1:
+            raise TrainingError(f"recipe.eval_every must be a positive integer, got {recipe.eval_every!r}")
         if recipe.schedule not in ("step", "cosine", "constant"):
             raise TrainingError(f"recipe.schedule must be one of step, cosine, constant; got {recipe.schedule!r}")
         if recipe.precision not in ("auto", "fp32", "bf16"):
@@ -72,6 +75,11 @@ class Recipe:
             if getattr(recipe, key) not in ("auto", True, False):
                 raise TrainingError(f"recipe.{key} must be auto, true or false; got {getattr(recipe, key)!r}")
         return recipe
+
+    def evaluates(self, epoch: int) -> bool:
+        """Whether the test set is scored after epoch ``epoch`` (1-based): every ``eval_every``-th
+        epoch and always the last."""
+        return epoch % self.eval_every == 0 or epoch == self.epochs
 
     def lr_factor(self, epoch: int) -> float:
         """Multiplier of ``lr`` during epoch ``epoch`` (0-based)."""
@@ -233,14 +241,16 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
             )
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
-        probs = predict(model, data.test_x, recipe.eval_batch_size, dev, recipe.precision, channels_last)
-        scores = classification_scores(probs, data.test_y.cpu().numpy())
+        test_error = None
+        if recipe.evaluates(epoch + 1):
+            probs = predict(model, data.test_x, recipe.eval_batch_size, dev, recipe.precision, channels_last)
+            test_error = classification_scores(probs, data.test_y.cpu().numpy())["test_error"]
         row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": 100.0 * correct.item() / n,
-               "test_error": scores["test_error"], "lr": lr, "train_seconds": train_seconds,
+               "test_error": test_error, "lr": lr, "train_seconds": train_seconds,
                "seconds": time.perf_counter() - epoch_start}
         history.append(row)
         log(f"epoch {row['epoch']:>3}/{recipe.epochs}  loss {train_loss:.4f}  train acc {row['train_acc']:.2f}%  "
-            f"test err {row['test_error']:.2f}%  lr {lr:.4g}  {row['seconds']:.1f}s")
+            f"test err {'-' if test_error is None else f'{test_error:.2f}%'}  lr {lr:.4g}  {row['seconds']:.1f}s")
         ckpt_io.save_torch(
             {"format": ckpt_io.RESUME_FORMAT, "spec_hash": ckpt_io.spec_hash(spec), "epoch": epoch + 1,
              "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -248,7 +258,8 @@ def train(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: s
             out_dir / ckpt_io.RESUME_FILE,
         )
 
-    probs = predict(model, data.test_x, recipe.eval_batch_size, dev, recipe.precision, channels_last)
+    if start_epoch == recipe.epochs:  # resumed after the last epoch: nothing was scored above
+        probs = predict(model, data.test_x, recipe.eval_batch_size, dev, recipe.precision, channels_last)
     labels = data.test_y.cpu().numpy().astype(np.int64)
     metrics = {
         "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),

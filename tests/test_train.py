@@ -121,6 +121,16 @@ def test_divergence_stops_with_a_clear_message(tiny_spec, tmp_path):
     assert not (tmp_path / "model.pt").exists() and not (tmp_path / "metrics.json").exists()
 
 
+def test_eval_every_scores_every_nth_epoch_and_the_last(tiny_spec, tmp_path):
+    every = train(tiny_spec, tmp_path / "every", log=quiet)
+    tiny_spec["recipe"]["eval_every"] = 2
+    sparse = train(tiny_spec, tmp_path / "sparse", log=quiet)
+    assert [row["test_error"] is None for row in sparse["history"]] == [True, False, False]
+    assert sparse["history"][1]["test_error"] == every["history"][1]["test_error"]
+    assert sparse["test_error"] == every["test_error"] == every["history"][-1]["test_error"]
+    assert [row["train_loss"] for row in sparse["history"]] == [row["train_loss"] for row in every["history"]]
+
+
 def test_recipe_rejects_bad_values():
     with pytest.raises(TrainingError, match="epochs must be a positive integer"):
         Recipe.from_dict({"epochs": 0})
@@ -128,4 +138,6 @@ def test_recipe_rejects_bad_values():
         Recipe.from_dict({"epoch": 3})
     with pytest.raises(TrainingError, match="recipe.cuda_graphs must be auto, true or false; got 'yes'"):
         Recipe.from_dict({"cuda_graphs": "yes"})
+    with pytest.raises(TrainingError, match="recipe.eval_every must be a positive integer, got 0"):
+        Recipe.from_dict({"eval_every": 0})
     assert Recipe.from_dict({"schedule": "step", "milestones": [2, 4], "gamma": 0.2}).lr_factor(4) == pytest.approx(0.04)

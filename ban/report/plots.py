@@ -49,6 +49,7 @@ CONTROL_COLUMNS = (TEACHER, "BAN-1", "BAN+L", "CWTM", "DKPP")
 CURVE_KEY = {"image": "test_error", "text": "val_ppl"}
 SCORE_LABEL = {"image": "test error (%)", "text": "test perplexity"}
 CURVE_LABEL = {"image": "test error (%)", "text": "val perplexity"}
+SPARSE_CURVE = 12  # curves of at most this many scored epochs (recipe.eval_every > 1) get markers
 DPI = 100
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf")
@@ -232,7 +233,7 @@ def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: st
             mean = curves[curves["column"] == column].groupby("epoch")["value"].mean().sort_index()
             colour, style = _curve_style(column, max_generation)
             axes.plot(mean.index.to_numpy(), mean.to_numpy(), color=colour, linestyle=style,
-                      linewidth=1.2, label=column)
+                      linewidth=1.2, label=column, marker="o" if len(mean) <= SPARSE_CURVE else None, markersize=3)
         if columns:
             _scale_y(axes, curves["value"].to_numpy())
             axes.legend(fontsize=7)

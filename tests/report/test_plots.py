@@ -94,6 +94,17 @@ def test_histories_are_long_and_seed_tagged(tmp_path):
     assert set(histories.column) == {"Teacher"}
 
 
+def test_epochs_without_a_test_score_are_left_out(tmp_path):
+    path = write_metrics(tmp_path, "cnn", 1, "gen0", 9.0, epochs=3)
+    record = json.loads(path.read_text())
+    record["history"][0]["test_error"] = None  # recipe.eval_every: 2 scores epochs 2 and 3 only
+    path.write_text(json.dumps(record))
+    histories = load_histories([path], "test_error")
+    assert list(histories.epoch) == [2, 3]
+    write_plots([path], tmp_path / "out")
+    assert_valid_pngs(tmp_path / "out")
+
+
 def test_history_row_without_epoch_names_file(tmp_path):
     path = write_metrics(tmp_path, "cnn", 1, "gen0", 9.0)
     record = json.loads(path.read_text())

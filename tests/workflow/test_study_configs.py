@@ -12,6 +12,7 @@ from tests.workflow.conftest import REPO, make_project, snakemake
 STUDIES = {
     "fashion_mnist_full.yaml": {"teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 3, "ensemble": 2 * 3 * 2},
     "fashion_mnist_cpu.yaml": {"teacher": 3, "generation": 3 * 3, "control": 3 * 3, "ensemble": 3 * 2},
+    "fashion_mnist_cpu_fit.yaml": {"teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 3, "ensemble": 2 * 3 * 2},
 }
 
 
