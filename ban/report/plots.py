@@ -111,7 +111,7 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
     axes.set_xticks(range(max_generation + 1))
     axes.set_xlabel("generation (0 = Teacher, k = BAN-k; diamonds: Ens*k)")
     axes.set_ylabel(SCORE_LABEL[task])
-    axes.set_title(f"{study}: {SCORE_LABEL[task]} by generation (mean ± std over seeds)")
+    axes.set_title(f"{study}\n{SCORE_LABEL[task]} by generation (mean ± std over seeds)", fontsize=10)
     axes.grid(True, alpha=0.3)
     if drawn:
         handles, _ = axes.get_legend_handles_labels()
@@ -162,7 +162,7 @@ def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
         _no_data(axes)
     axes.set_xticks(range(len(lineages)), lineages, rotation=15 if len(lineages) > 4 else 0)
     axes.set_ylabel(SCORE_LABEL[task])
-    figure.suptitle(f"{study}: teacher, BAN and controls (mean ± std over seeds)")
+    figure.suptitle(f"{study}\nteacher, BAN and controls (mean ± std over seeds)", fontsize=10)
     axes.grid(True, axis="y", alpha=0.3)
     return figure
 
@@ -244,7 +244,7 @@ def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: st
         axes.set_xlabel("epoch")
         axes.set_ylabel(CURVE_LABEL[task])
         axes.grid(True, which="both", alpha=0.3)
-    figure.suptitle(f"{study}: {CURVE_LABEL[task]} per epoch (mean over seeds)")
+    figure.suptitle(f"{study}\n{CURVE_LABEL[task]} per epoch (mean over seeds)", fontsize=10)
     return figure
 
 
