@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from train_speed import steady_rate  # bench/ is the script's folder, first on sys.path
+from train_speed import add_student_arguments, steady_rate  # bench/ is the script's folder, first on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,14 +65,8 @@ def run_batch(count: int, teacher: Path, workdir: Path, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="cnn")
-    parser.add_argument("--width", type=int, default=16, help="cnn width (ignored for other models)")
-    parser.add_argument("--images", type=int, default=2048)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=2)
+    add_student_arguments(parser, images=2048, epochs_help="epochs of each student")
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2], help="numbers of students in flight")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default="data")
     args = parser.parse_args()
     if 1 not in args.counts:
         args.counts = [1, *args.counts]

@@ -127,19 +127,24 @@ def reference(model_name, args, data, data_root, device, batch, images, epochs, 
     return seconds, classification_scores(probs, data.test_y.numpy())["test_error"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_student_arguments(parser: argparse.ArgumentParser, images: int, epochs_help: str) -> None:
+    """The options every speed benchmark shares: model, cnn width, images, batch, epochs, device, data root."""
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--width", type=int, default=16, help="cnn width (ignored for other models)")
-    parser.add_argument("--images", type=int, default=6400)
+    parser.add_argument("--images", type=int, default=images)
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of the (b) and (c) students (and of (b)'s teacher)")
+    parser.add_argument("--epochs", type=int, default=2, help=epochs_help)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-root", default="data")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_student_arguments(parser, images=6400, epochs_help="epochs of the (b) and (c) students (and of (b)'s teacher)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the reference loop")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="seeds: teacher 2*seed, both students 2*seed+1")
-    parser.add_argument("--data-root", default="data")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
     device = resolve_device(opts.device)
