@@ -26,9 +26,13 @@ test: setup data
 
 lint: setup
 	snakemake --lint
+	snakefmt --check Snakefile workflow/
+	ruff check .
 
 bench: setup data
 	$(PYTHON) bench/train_speed.py
 
+# Results only: the output cache keeps every trained spec, so a rerun links them back in seconds.
+# `python -m ban cache --prune` deletes the cache entries no link in results/ points to.
 clean-results:
 	rm -rf results logs

@@ -14,10 +14,12 @@ naming the file and the mismatch.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import random
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +30,12 @@ import torch
 MODEL_FORMAT = "ban.model/1"
 RESUME_FORMAT = "ban.resume/1"
 RESUME_FILE = "resume.pt"
+OUTPUT_FILES = ("predictions.npz", "model.pt", "metrics.json")
+"""A finished member's outputs, in the order they are written (``metrics.json`` last)."""
+FINISHED_DIR = ".finished"
+"""Hard links to a finished member's outputs (no extra disk): a rerun of the same spec whose
+outputs were removed — Snakemake deletes the outputs of jobs a killed workflow left incomplete —
+links them back instead of training again."""
 
 
 class CheckpointError(ValueError):
@@ -55,7 +63,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def save_torch(obj: Any, path: Path) -> None:
-    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """``torch.save`` of ``obj`` to ``path``, atomically. The archive is serialised in memory first,
+    so its bytes do not depend on the temporary file's name: equal objects give equal files."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def save_json(obj: Any, path: Path) -> None:
@@ -82,9 +94,11 @@ def load_torch(path: Path, map_location: str | torch.device = "cpu") -> dict:
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: refused, not a plain weights file ({first})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: refused, not a plain weights file: it holds objects whose loading would run code "
+            "(ban writes tensors and plain containers only); delete it or replace it with a file ban wrote"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({type(err).__name__})") from None
     if not isinstance(obj, dict):
@@ -100,12 +114,39 @@ def save_model(path: Path, model: torch.nn.Module, model_info: dict, dataset: st
 def save_member(out_dir: Path, model: torch.nn.Module, model_info: dict, dataset: str, spec: dict,
                 metrics: dict, predictions: dict[str, np.ndarray]) -> None:
     """Write a finished member's outputs into ``out_dir``: predictions.npz, model.pt, then
-    metrics.json (each atomically), and remove its resume checkpoint."""
+    metrics.json (each atomically); link them into ``FINISHED_DIR``; remove the resume checkpoint."""
     out_dir = Path(out_dir)
     save_npz(out_dir / "predictions.npz", **predictions)
     save_model(out_dir / "model.pt", model, model_info, dataset, spec)
     save_json(metrics, out_dir / "metrics.json")
+    keep = out_dir / FINISHED_DIR
+    shutil.rmtree(keep, ignore_errors=True)
+    keep.mkdir()
+    for name in OUTPUT_FILES:
+        os.link(out_dir / name, keep / name)
     (out_dir / RESUME_FILE).unlink(missing_ok=True)
+
+
+def restore_finished(out_dir: Path, spec: dict) -> dict | None:
+    """Link the finished outputs of ``spec`` back from ``FINISHED_DIR`` and return their metrics;
+    ``None`` when there are none (those of another spec are removed)."""
+    out_dir = Path(out_dir)
+    keep = out_dir / FINISHED_DIR
+    if not all((keep / name).is_file() for name in OUTPUT_FILES):
+        return None
+    try:
+        kept_spec = load_torch(keep / "model.pt").get("spec")
+    except CheckpointError:
+        kept_spec = None
+    if kept_spec is None or spec_hash(kept_spec) != spec_hash(spec):
+        shutil.rmtree(keep, ignore_errors=True)
+        return None
+    for name in OUTPUT_FILES:  # metrics.json last, as when they were written
+        tmp = out_dir / f".{name}.restore"
+        tmp.unlink(missing_ok=True)
+        os.link(keep / name, tmp)
+        os.replace(tmp, out_dir / name)
+    return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
 
 
 def load_model_checkpoint(path: Path, dataset: str | None = None, num_classes: int | None = None) -> dict:

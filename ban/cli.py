@@ -27,24 +27,31 @@ def _json_arg(text: str) -> dict:
 def _cmd_train(args: argparse.Namespace) -> None:
     import torch
 
-    from ban.train import train
+    from ban.member import run_member
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    train(_json_arg(args.spec), Path(args.out), Path(args.teacher) if args.teacher else None, device=args.device,
-          log=lambda line: print(line, flush=True))
+    if args.watch_pid:
+        from ban.guard import watch_workflow
+
+        watch_workflow(args.watch_pid)
+    run_member(_json_arg(args.spec), Path(args.out), Path(args.teacher) if args.teacher else None, device=args.device,
+               log=lambda line: print(line, flush=True))
 
 
 def _cmd_check(args: argparse.Namespace) -> None:
     from ban.validate import check_specs
 
-    specs = json.loads(Path(args.specs).read_text())
-    problems = check_specs(specs)
+    plan = json.loads(Path(args.specs).read_text())
+    if isinstance(plan, list):  # a bare list of specs
+        plan = {"specs": plan}
+    specs = plan["specs"]
+    problems = check_specs(specs, device=args.device or plan.get("device", "auto"), finished=plan.get("finished", []))
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
     if problems:
         raise SystemExit(2)
-    print(f"checked {len(specs)} specs: all usable")
+    print(f"checked {len(specs)} specs and {len(plan.get('finished', []))} finished folders: all usable")
 
 
 def _cmd_ensemble(args: argparse.Namespace) -> None:
@@ -54,14 +61,17 @@ def _cmd_ensemble(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     metrics = ensemble([Path(d) for d in args.members], args.name or out.parent.name)
+    if args.code:
+        metrics["code"] = args.code
     save_json(metrics, out)
     print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score_summary(metrics)}")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ban import checkpoint as ckpt_io
-    from ban.data import load_dataset
-    from ban.train import resolve_device, score_model
+    from ban.datasets import load_dataset
+    from ban.runtime import resolve_device
+    from ban.tasks import get_task
 
     ckpt = ckpt_io.load_torch(Path(args.checkpoint))
     spec = ckpt.get("spec") or {}
@@ -72,7 +82,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     ckpt = ckpt_io.load_model_checkpoint(Path(args.checkpoint), dataset=data.name, num_classes=data.num_classes)
     device = resolve_device(args.device)
     model = ckpt_io.build_from_checkpoint(ckpt, args.checkpoint).to(device)
-    scores, _ = score_model(model, data, spec.get("recipe", {}), device)
+    scores, _ = get_task(data.task).trainer().score(model, data, spec.get("recipe", {}), device)
     print(json.dumps(scores, indent=2))
 
 
@@ -80,13 +90,31 @@ def _cmd_table(args: argparse.Namespace) -> None:
     from ban.report.tables import write_tables
 
     paper = _json_arg(args.paper) if args.paper else None
-    write_tables([Path(p) for p in args.metrics], Path(args.out), paper=paper)
+    write_tables([Path(p) for p in args.metrics], Path(args.out), paper=paper, stem=args.stem)
 
 
 def _cmd_plot(args: argparse.Namespace) -> None:
     from ban.report.plots import write_plots
 
     write_plots([Path(p) for p in args.metrics], Path(args.out))
+
+
+def _cmd_status(args: argparse.Namespace) -> None:
+    from ban.status import status
+
+    print(status(args.configfile))
+
+
+def _cmd_cache(args: argparse.Namespace) -> None:
+    from ban.cache import cache_dir, prune, usage
+
+    cache, results = cache_dir(), Path(args.results)
+    if args.prune:
+        removed = prune(cache, results)
+        print(f"removed {len(removed)} cache entries no link below {results} points to")
+    used = usage(cache, results)
+    print(f"{cache}: {used.entries} files, {used.bytes_total / 1e6:.1f} MB; {used.linked} linked from {results}, "
+          f"{used.entries - used.linked} not ({used.bytes_unlinked / 1e6:.1f} MB: earlier specs, restorable by going back to them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,16 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", help="teacher model.pt (students only)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    p.add_argument("--watch-pid", type=int, default=0,
+                   help="stop (keeping resume.pt) when process N, the workflow that started this job, ends")
     p.set_defaults(run=_cmd_train)
 
     p = sub.add_parser("check", help="check specs (names, recipes, datasets) before training anything")
-    p.add_argument("--specs", required=True, help="JSON file holding a list of specs")
+    p.add_argument("--specs", required=True,
+                   help='JSON file: a list of specs, or {"specs": [...], "device": ..., "finished": [member folders]}')
+    p.add_argument("--device", help="the training device to check (default: the file's, else auto)")
     p.set_defaults(run=_cmd_check)
 
     p = sub.add_parser("ensemble", help="Ens*k: average the saved test probabilities of members")
     p.add_argument("--members", nargs="+", required=True, help="member folders holding predictions.npz")
     p.add_argument("--out", required=True, help="metrics.json to write")
     p.add_argument("--name", help="member name of the ensemble (default: the output's folder name)")
+    p.add_argument("--code", help="code fingerprint to record in metrics.json (the workflow passes its rule's)")
     p.set_defaults(run=_cmd_ensemble)
 
     p = sub.add_parser("evaluate", help="score a model.pt on its dataset's test split")
@@ -121,12 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--paper", help="paper numbers as JSON {lineage: {column: value}} or @file")
+    p.add_argument("--stem", help="write only this table (table, table_nll, ..., table_paper); default: all of the task's")
     p.set_defaults(run=_cmd_table)
 
     p = sub.add_parser("plot", help="plots (png) of a study's metrics")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=_cmd_plot)
+
+    p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
+    p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")
+    p.set_defaults(run=_cmd_status)
+    p = sub.add_parser("cache", help="size of the training output cache; --prune deletes entries results/ does not link to")
+    p.add_argument("--prune", action="store_true", help="delete the cache files no link below --results points to")
+    p.add_argument("--results", default="results", help="the results folder whose links are kept (default: results)")
+    p.set_defaults(run=_cmd_cache)
     return parser
 
 

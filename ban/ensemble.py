@@ -1,18 +1,19 @@
 """BANE (Ens*k): average the saved test-set probabilities of several members.
 
-Image members: ``p_ens = mean_k probs_k`` over ``[N, C]``; scored like one model.
-Text members: ``p_ens(target) = mean_k target_probs_k``; perplexity ``exp(−mean log p_ens)``.
-No model is re-run: the members' ``predictions.npz`` hold everything.
+The members' task (``ban.tasks``) says how: image members average ``probs [N, C]`` and are
+scored like one model; text members average each true next token's probability. No model is
+re-run: the members' ``predictions.npz`` hold everything.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ban.metrics import classification_scores, perplexity
+from ban.tasks import get_task
 
 
 class EnsembleError(ValueError):
@@ -24,8 +25,17 @@ def _load(member_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
     for path in (metrics_path, predictions_path):
         if not path.is_file():
             raise EnsembleError(f"{path}: missing (is the member finished?)")
-    with np.load(predictions_path) as arrays:
-        return json.loads(metrics_path.read_text()), {k: arrays[k] for k in arrays.files}
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise EnsembleError(f"{metrics_path}: unusable metrics file ({str(err).splitlines()[0]})") from None
+    if not isinstance(metrics, dict):
+        raise EnsembleError(f"{metrics_path}: not a JSON object")
+    try:
+        with np.load(predictions_path) as arrays:
+            return metrics, {k: arrays[k] for k in arrays.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise EnsembleError(f"{predictions_path}: unreadable predictions ({type(err).__name__})") from None
 
 
 def ensemble(member_dirs: list[Path], name: str) -> dict:
@@ -36,18 +46,16 @@ def ensemble(member_dirs: list[Path], name: str) -> dict:
     first_metrics, first = loaded[0]
     keys = sorted(first)
     for (metrics, arrays), d in zip(loaded, member_dirs):
+        if metrics.get("dataset_spec") != first_metrics.get("dataset_spec") or metrics.get("dataset") != first_metrics.get("dataset"):
+            raise EnsembleError(
+                f"{d}: trained on dataset {metrics.get('dataset_spec', metrics.get('dataset'))}, "
+                f"{member_dirs[0]} on {first_metrics.get('dataset_spec', first_metrics.get('dataset'))}"
+            )
         if sorted(arrays) != keys or any(arrays[k].shape != first[k].shape for k in keys):
-            raise EnsembleError(f"{d}: predictions do not match {member_dirs[0]} (different task or test set)")
+            raise EnsembleError(f"{d}/predictions.npz: does not match {member_dirs[0]}/predictions.npz (different task or test set)")
         if "labels" in first and not np.array_equal(arrays["labels"], first["labels"]):
             raise EnsembleError(f"{d}: test labels differ from {member_dirs[0]}")
     result = {k: first_metrics.get(k) for k in ("study", "lineage", "seed", "task", "dataset")}
     result.update(member=name, members=[m["member"] for m, _ in loaded], model=first_metrics.get("model"), objective="ensemble")
-    if "probs" in first:
-        mean = np.mean([a["probs"].astype(np.float64) for _, a in loaded], axis=0)
-        result.update(classification_scores(mean, first["labels"]))
-    else:
-        test = np.mean([a["target_probs"].astype(np.float64) for _, a in loaded], axis=0)
-        result.update(test_ppl=perplexity(test), test_nll=float(-np.mean(np.log(np.maximum(test, 1e-12)))))
-        if "val_target_probs" in first:
-            result["val_ppl"] = perplexity(np.mean([a["val_target_probs"].astype(np.float64) for _, a in loaded], axis=0))
+    result.update(get_task(first_metrics.get("task", "image")).average([arrays for _, arrays in loaded]))
     return result

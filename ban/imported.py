@@ -2,9 +2,9 @@
 
 A lineage may start from a teacher trained elsewhere (another study's ``gen0/model.pt``, say, to
 distil the same WRN teachers into DenseNet students). Its ``gen0`` member is then evaluated, not
-trained: ``import_teacher`` writes the same ``model.pt``, ``predictions.npz`` and ``metrics.json``
-a trained teacher would (with the source run's per-epoch history when its metrics.json lies beside
-it), so generations, controls, ensembles, tables and plots do not know the difference.
+trained: ``ban.member.import_member`` writes the same ``model.pt``, ``predictions.npz`` and
+``metrics.json`` a trained teacher would (with the source run's per-epoch history from
+``source_history``), so generations, controls, ensembles, tables and plots do not know the difference.
 
 ``check_teacher_checkpoint`` is the contract: the file must be a ban model checkpoint of the
 lineage's teacher architecture (name and args), trained on the study's dataset with its number of
@@ -14,16 +14,9 @@ classes (or vocabulary) and input channels — else its students could not take 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Callable
-
-import torch
 
 from ban import checkpoint as ckpt_io
-from ban.metrics import score_summary
-from ban.models import num_parameters
-from ban.train import score_model
 
 
 def check_teacher_checkpoint(spec: dict, data) -> dict:
@@ -59,22 +52,3 @@ def source_history(path: Path) -> list:
     except (OSError, ValueError, AttributeError):
         return []
     return history if isinstance(history, list) and all(isinstance(row, dict) for row in history) else []
-
-
-def import_teacher(spec: dict, out_dir: Path, data, device: torch.device, log: Callable[[str], None] = print) -> dict:
-    """Evaluate the checkpoint ``spec["checkpoint"]`` as generation 0 and write its member outputs."""
-    started = time.perf_counter()
-    path = Path(spec["checkpoint"])
-    ckpt = check_teacher_checkpoint(spec, data)
-    model = ckpt_io.build_from_checkpoint(ckpt, path).to(device).eval()
-    log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
-    scores, predictions = score_model(model, data, spec["recipe"], device)
-    metrics = {
-        "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
-        "task": data.kind, "model": ckpt["model"]["name"], "objective": "imported", "dataset": data.name,
-        "num_params": num_parameters(model), "epochs": 0, "wall_seconds": time.perf_counter() - started,
-        "imported_from": str(path), "history": source_history(path), **scores,
-    }
-    ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
-    log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
-    return metrics

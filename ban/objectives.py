@@ -4,8 +4,9 @@ Shapes: ``student_logits`` and ``teacher_logits`` are ``[batch, classes]`` (lang
 time steps flattened into the batch); ``targets`` is ``[batch]`` of class indices. Teacher logits
 are detached inside every function. Every function returns the mean over the batch.
 
-``OBJECTIVES[name]`` is an :class:`Objective` telling the trainer whether it needs a teacher and
-labels; adding an objective is one function plus one entry.
+Each loss is registered by name with ``@objective(name, needs_teacher=..., needs_labels=...,
+uses_generator=...)``, which tells the trainer what to pass it; adding an objective is one
+decorated function.
 """
 
 from __future__ import annotations
@@ -19,11 +20,47 @@ import torch.nn.functional as F
 from ban.registry import Registry
 
 
+@dataclass(frozen=True)
+class Objective:
+    """How the trainer calls a loss: ``fn(student_logits, [teacher_logits], [targets], **args)``."""
+
+    fn: Callable[..., torch.Tensor]
+    needs_teacher: bool
+    needs_labels: bool
+    uses_generator: bool = False
+
+    def __call__(self, student_logits, teacher_logits, targets, generator=None, **args) -> torch.Tensor:
+        inputs = [student_logits]
+        if self.needs_teacher:
+            inputs.append(teacher_logits)
+        if self.needs_labels:
+            inputs.append(targets)
+        if self.uses_generator:
+            args = {**args, "generator": generator}
+        return self.fn(*inputs, **args)
+
+
+OBJECTIVES = Registry("objective")
+
+
+def objective(name: str, *, needs_teacher: bool, needs_labels: bool, uses_generator: bool = False):
+    """Decorator registering a loss function as objective ``name`` (see :class:`Objective`)."""
+
+    def add(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+        entry = Objective(fn, needs_teacher=needs_teacher, needs_labels=needs_labels, uses_generator=uses_generator)
+        OBJECTIVES.register(name)(lambda: entry)
+        return fn
+
+    return add
+
+
+@objective("ce", needs_teacher=False, needs_labels=True)
 def ce(student_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Label cross-entropy: ``mean_s( −log_softmax(z_s)_{y_s} )``."""
     return F.cross_entropy(student_logits.float(), targets)
 
 
+@objective("ban", needs_teacher=True, needs_labels=False)
 def ban(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Teacher cross-entropy (the BAN loss):
     ``T² · mean_s( −Σ_c softmax(t_s/T)_c · log_softmax(z_s/T)_c )``. ``T = 1`` is the paper's BAN."""
@@ -33,6 +70,7 @@ def ban(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature:
     return -(teacher_probs * log_student).sum(dim=-1).mean() * (t * t)
 
 
+@objective("ban_l", needs_teacher=True, needs_labels=True)
 def ban_l(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
@@ -44,6 +82,7 @@ def ban_l(
     return ban(student_logits, teacher_logits, temperature) + label_weight * ce(student_logits, targets)
 
 
+@objective("cwtm", needs_teacher=True, needs_labels=True)
 def cwtm(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Confidence-Weighted by Teacher Max:
     ``Σ_s (w_s / Σ_u w_u) · CE(z_s, y_s)`` with ``w_s = max_c softmax(t_s)_c``
@@ -75,42 +114,12 @@ def dkpp_targets(teacher_logits: torch.Tensor, generator: torch.Generator | None
     return permuted
 
 
+@objective("dkpp", needs_teacher=True, needs_labels=False, uses_generator=True)
 def dkpp(student_logits: torch.Tensor, teacher_logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Cross-entropy to the permuted teacher distribution:
     ``mean_s( −Σ_c dkpp_targets(t)_{s,c} · log_softmax(z_s)_c )``."""
     targets = dkpp_targets(teacher_logits, generator)
     return -(targets * torch.log_softmax(student_logits.float(), dim=-1)).sum(dim=-1).mean()
-
-
-@dataclass(frozen=True)
-class Objective:
-    """How the trainer calls a loss: ``fn(student_logits, [teacher_logits], [targets], **args)``."""
-
-    fn: Callable[..., torch.Tensor]
-    needs_teacher: bool
-    needs_labels: bool
-    uses_generator: bool = False
-
-    def __call__(self, student_logits, teacher_logits, targets, generator=None, **args) -> torch.Tensor:
-        inputs = [student_logits]
-        if self.needs_teacher:
-            inputs.append(teacher_logits)
-        if self.needs_labels:
-            inputs.append(targets)
-        if self.uses_generator:
-            args = {**args, "generator": generator}
-        return self.fn(*inputs, **args)
-
-
-OBJECTIVES = Registry("objective")
-for _name, _objective in {
-    "ce": Objective(ce, needs_teacher=False, needs_labels=True),
-    "ban": Objective(ban, needs_teacher=True, needs_labels=False),
-    "ban_l": Objective(ban_l, needs_teacher=True, needs_labels=True),
-    "cwtm": Objective(cwtm, needs_teacher=True, needs_labels=True),
-    "dkpp": Objective(dkpp, needs_teacher=True, needs_labels=False, uses_generator=True),
-}.items():
-    OBJECTIVES.register(_name)(lambda _o=_objective: _o)
 
 
 def get_objective(name: str) -> Objective:

@@ -15,22 +15,13 @@ generator (DKPP), run eagerly. Replay performs the same kernels on the same data
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable
 
 import torch
 
+from ban.runtime import autocast
+
 WARMUP_STEPS = 3
-
-
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast on CUDA when ``precision`` is bf16 or auto; fp32 otherwise.
-
-    The weight-cast cache is off: each weight is cast once per forward anyway, and a cache would
-    keep casts alive across CUDA graph recordings."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
-    return contextlib.nullcontext()
 
 
 def make_step(model, teacher, objective, objective_args: dict, optimizer, device: torch.device, precision: str,

@@ -1,10 +1,10 @@
 """Expand a validated study config into members and their training specs (no torch import).
 
 A study names a dataset, seeds, a recipe and lineages. A lineage is one teacher architecture and
-its students: ``gen0`` (the teacher, labels only), ``gen1..genK`` (BAN generation k learns from
-generation k−1 with ``objective``), the controls ``ban_l``, ``cwtm``, ``dkpp`` (students of
-``gen0``) and the ensembles ``ens<k>``. Ens*k averages ``gen1..genk``, or ``gen0..gen(k−1)`` when
-k is listed in ``ensemble_with_teacher``. Students use ``student`` (cross-architecture
+its members (their kinds are defined in ``ban.members``): ``gen0`` (the teacher, labels only),
+``gen1..genK`` (BAN generation k learns from generation k−1 with ``objective``), the controls
+(students of ``gen0``) and the ensembles ``ens<k>``. Ens*k averages ``gen1..genk``, or
+``gen0..gen(k−1)`` when k is listed in ``ensemble_with_teacher``. Students use ``student`` (cross-architecture
 distillation) or else the teacher's architecture. ``overrides[member]`` replaces a member's
 ``recipe`` keys, ``objective``, ``objective_args`` or ``model``.
 
@@ -15,45 +15,18 @@ when its spec changes.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import re
-from pathlib import Path
 
-CONTROLS = ("ban_l", "cwtm", "dkpp")
-CONTROL_SEED_OFFSET = {"ban_l": 101, "cwtm": 102, "dkpp": 103}
-PACKAGE_DIR = Path(__file__).resolve().parent
+from ban.members import SEED_STRIDE, kind_of
 
 
 class StudyError(ValueError):
     """A study config that cannot be expanded; the message names the key."""
 
 
-def code_fingerprint(*relative_paths: str) -> str:
-    """sha256 over the named files (or every ``*.py`` below the named folders) of ``ban/``."""
-    digest = hashlib.sha256()
-    for rel in relative_paths:
-        target = PACKAGE_DIR / rel
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
-        for path in files:
-            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def training_code_fingerprint() -> str:
-    """Every module a training run executes: ``ban/`` without report, ensembles, study expansion and checks."""
-    files = [
-        str(p.relative_to(PACKAGE_DIR))
-        for p in sorted(PACKAGE_DIR.rglob("*.py"))
-        if p.relative_to(PACKAGE_DIR).parts[0] != "report" and p.name not in ("ensemble.py", "study.py", "validate.py")
-    ]
-    return code_fingerprint(*files)
-
-
 def generation_index(member: str) -> int | None:
-    match = re.fullmatch(r"gen(\d+)", member)
-    return int(match.group(1)) if match else None
+    kind = kind_of(member)
+    return kind.k if kind.role in ("teacher", "generation") else None
 
 
 def ensemble_members(lineage: dict, k: int) -> list[str]:
@@ -74,20 +47,22 @@ def all_members(lineage: dict) -> list[str]:
 
 def teacher_of(member: str) -> str | None:
     """The member whose checkpoint teaches ``member`` (None for the teacher itself)."""
-    k = generation_index(member)
-    if k == 0:
-        return None
-    if k is not None:
-        return f"gen{k - 1}"
-    if member in CONTROLS:
-        return "gen0"
-    raise StudyError(f"{member!r} is not a trained member")
+    kind = kind_of(member)
+    if not kind.trained:
+        raise StudyError(f"{member!r} is not a trained member")
+    return kind.teacher
 
 
 def check_lineage(study: str, name: str, lineage: dict) -> None:
     """Cross-key checks the JSON schema cannot express."""
     where = f"studies.{study}.lineages.{name}"
     generations = lineage["generations"]
+    not_listed = sorted(set(lineage.get("ensemble_with_teacher", [])) - set(lineage.get("ensembles", [])))
+    if not_listed:
+        raise StudyError(
+            f"{where}.ensemble_with_teacher: {not_listed} not in ensembles {lineage.get('ensembles', [])}; "
+            "list each k there as well"
+        )
     for k in lineage.get("ensembles", []):
         needed = ensemble_members(lineage, k)
         if generation_index(needed[-1]) > generations:
@@ -107,19 +82,18 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     """The training spec of one member (see CONTRACT in the README's 'Specs' section)."""
     s = config["studies"][study]
     lineage = s["lineages"][lineage_name]
-    k = generation_index(member)
+    kind = kind_of(member)
     override = lineage.get("overrides", {}).get(member, {})
-    if member == "gen0":
-        model, objective, objective_args = lineage["teacher"], "ce", {}
+    if kind.role == "teacher":
+        model, objective_args = lineage["teacher"], {}
     else:
         model = lineage.get("student") or lineage["teacher"]
-        objective = lineage.get("objective", "ban") if k is not None else member
-        objective_args = dict(lineage.get("objective_args", {})) if k is not None else {}
+        objective_args = dict(lineage.get("objective_args", {})) if kind.role == "generation" else {}
+    objective = kind.objective(lineage.get("objective", "ban"))
     model = override.get("model", model)
     objective = override.get("objective", objective)
     objective_args = override.get("objective_args", objective_args)
     recipe = {**s.get("recipe", {}), **lineage.get("recipe", {}), **override.get("recipe", {})}
-    offset = k if k is not None else CONTROL_SEED_OFFSET[member]
     imported = {}
     if member == "gen0" and lineage.get("teacher_checkpoint"):
         imported = {"checkpoint": str(lineage["teacher_checkpoint"]).replace("{seed}", str(int(seed)))}
@@ -132,7 +106,7 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
         "model": {"name": model["name"], "args": copy.deepcopy(model.get("args", {}))},
         "objective": {"name": objective, "args": objective_args},
         "recipe": recipe,
-        "train_seed": int(seed) * 1000 + offset,
+        "train_seed": int(seed) * SEED_STRIDE + kind.seed_offset,
         **imported,
     }
 

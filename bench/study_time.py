@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     print("| (d) study | precision | cores | trained members | wall | sum of training times | in flight |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['config']}{f' ({args.epochs} epochs)' if args.epochs else ''} | {row['precision']} | {row['cores']} | {row['members']} | {row['wall']:.1f} s | "
+        epochs = f" ({args.epochs} epochs)" if args.epochs else ""
+        print(f"| {row['config']}{epochs} | {row['precision']} | {row['cores']} | {row['members']} | {row['wall']:.1f} s | "
               f"{row['job_seconds']:.1f} s | {row['job_seconds'] / row['wall']:.2f} |")
 
 

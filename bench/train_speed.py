@@ -2,8 +2,8 @@
 
 (a) bare training step of the student (no teacher): a hand-written eager loop on device-resident
     data, full batches, bf16 + channels_last on CUDA;
-(a') our trainer without a teacher: the label-trained teacher of (b) (``ban.train.train``, CE);
-(b) our BAN student (``ban.train.train``: teacher forward on the same augmented batch,
+(a') our trainer without a teacher: the label-trained teacher of (b) (``ban.member.run_member``, CE);
+(b) our BAN student (``ban.member.run_member``: teacher forward on the same augmented batch,
     device-resident data, batched augmentation, bf16 + channels_last and CUDA-graph replay of
     full-batch steps on CUDA), and (b)/(a), (b)/(a');
 (c) a plain reference loop as most public BAN code is written: ``DataLoader`` over the dataset with
@@ -30,11 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from ban.augment import random_crop_flip
-from ban.data import FASHION_MNIST_STATS, load_dataset
+from ban.datasets import load_dataset
+from ban.datasets.image import FASHION_MNIST_STATS
+from ban.member import run_member
 from ban.metrics import classification_scores
 from ban.models import build_model
-from ban.step import autocast
-from ban.train import Recipe, predict, resolve_device, train
+from ban.runtime import autocast, resolve_device
+from ban.tasks.image import Recipe, predict
 
 LR, WEIGHT_DECAY = 0.05, 5e-4
 
@@ -79,9 +81,9 @@ def ours(model_name, args, dataset, device, batch, epochs, precision, workdir, s
         "dataset": dataset, "model": {"name": model_name, "args": args}, "objective": {"name": "ce", "args": {}},
         "recipe": recipe, "train_seed": 2 * seed, "member": "gen0",
     }
-    teacher = train(spec, workdir / "gen0", device=str(device), log=lambda _: None)
+    teacher = run_member(spec, workdir / "gen0", device=str(device), log=lambda _: None)
     student = {**spec, "member": "gen1", "train_seed": 2 * seed + 1, "objective": {"name": "ban", "args": {}}}
-    metrics = train(student, workdir / "gen1", teacher_path=workdir / "gen0/model.pt", device=str(device), log=lambda _: None)
+    metrics = run_member(student, workdir / "gen1", teacher_path=workdir / "gen0/model.pt", device=str(device), log=lambda _: None)
     seconds = [[row["train_seconds"] for row in run["history"]] for run in (teacher, metrics)]
     return *seconds, metrics["test_error"], workdir / "gen0/model.pt"
 
@@ -149,15 +151,17 @@ def main() -> None:
     torch.set_num_threads(opts.threads)
     device = resolve_device(opts.device)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # as ban.train does
+        torch.backends.cudnn.benchmark = True  # as ban.tasks.image does
     args = {"width": opts.width} if opts.model == "cnn" else {}
     data = load_dataset("fashion_mnist", root=opts.data_root)
     images = min(opts.images, len(data.train_y))
     data_spec = {"name": "fashion_mnist", "root": opts.data_root, "train_subset": images}
     a = bare_step(opts.model, args, data, device, opts.batch, images, opts.precision)
     with tempfile.TemporaryDirectory() as tmp:
-        teacher_seconds, ours_seconds, ours_error, teacher_path = ours(opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp), opts.seed)
-        ref_seconds, ref_error = reference(opts.model, args, data, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers, opts.seed)
+        teacher_seconds, ours_seconds, ours_error, teacher_path = ours(
+            opts.model, args, data_spec, device, opts.batch, opts.epochs, opts.precision, Path(tmp), opts.seed)
+        ref_seconds, ref_error = reference(
+            opts.model, args, data, opts.data_root, device, opts.batch, images, opts.epochs, teacher_path, opts.workers, opts.seed)
     a_ours, b, c = (steady_rate(images, seconds) for seconds in (teacher_seconds, ours_seconds, ref_seconds))
     precision = opts.precision if opts.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {opts.threads} thread(s)"
@@ -166,7 +170,8 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| (a) bare training step (no teacher) | {a:,.0f} | | |")
     print(f"| (a') ours without a teacher (the CE-trained teacher) | {a_ours:,.0f} | | |")
-    print(f"| (b) ours: BAN student (teacher forward included) | {b:,.0f} | (b)/(a) time = {a / b:.2f}x, (b)/(a') = {a_ours / b:.2f}x | {ours_error:.2f}% |")
+    ratios = f"(b)/(a) time = {a / b:.2f}x, (b)/(a') = {a_ours / b:.2f}x"
+    print(f"| (b) ours: BAN student (teacher forward included) | {b:,.0f} | {ratios} | {ours_error:.2f}% |")
     print(f"| (c) reference DataLoader loop, {opts.workers} workers, fp32 | {c:,.0f} | ours/(c) = {b / c:.2f}x | {ref_error:.2f}% |")
 
 

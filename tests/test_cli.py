@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from ban.train import train
+from ban.member import run_member as train
 
 
 def test_evaluate_prints_the_scores_of_a_saved_model(tiny_spec, tmp_path):

@@ -31,3 +31,26 @@ def test_ensemble_refuses_mismatched_members(tmp_path):
         ensemble([a, b], "ens2")
     with pytest.raises(EnsembleError, match="missing"):
         ensemble([a, tmp_path / "gen3"], "ens2")
+
+
+def test_ensemble_refuses_members_of_another_dataset_spec(tmp_path):
+    a = member(tmp_path / "gen1", "gen1", [[0.6, 0.4]], [0])
+    b = member(tmp_path / "gen2", "gen2", [[0.6, 0.4]], [0])
+    for folder, subset in ((a, 0), (b, 500)):
+        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics["dataset_spec"] = {"name": "fashion_mnist", "train_subset": subset}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(EnsembleError, match=r"gen2: trained on dataset .*'train_subset': 500.*gen1 on"):
+        ensemble([a, b], "ens2")
+
+
+def test_a_bad_member_file_is_named(tmp_path):
+    a = member(tmp_path / "gen1", "gen1", [[0.6, 0.4]], [0])
+    b = member(tmp_path / "gen2", "gen2", [[0.6, 0.4]], [0])
+    (b / "metrics.json").write_text("{oops")
+    with pytest.raises(EnsembleError, match=f"{b}/metrics.json: unusable metrics file"):
+        ensemble([a, b], "ens2")
+    b.joinpath("metrics.json").write_text(a.joinpath("metrics.json").read_text())
+    b.joinpath("predictions.npz").write_bytes(a.joinpath("predictions.npz").read_bytes()[:40])
+    with pytest.raises(EnsembleError, match=f"{b}/predictions.npz: unreadable predictions"):
+        ensemble([a, b], "ens2")

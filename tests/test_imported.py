@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ban.checkpoint import CheckpointError, save_model
-from ban.data import load_dataset
+from ban.datasets import load_dataset
 from ban.imported import check_teacher_checkpoint
+from ban.member import run_member as train
 from ban.models import build_model
-from ban.train import train
 
 
 def teacher_file(tmp_path, spec, dataset="synthetic", num_classes=4, name="cnn", args=None):

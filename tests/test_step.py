@@ -5,10 +5,11 @@ import copy
 import pytest
 import torch
 
+from ban.member import run_member as train
 from ban.models import build_model
 from ban.objectives import get_objective
 from ban.step import Stepper, make_step
-from ban.train import Recipe, train, use_cuda_graphs
+from ban.tasks.image import Recipe, use_cuda_graphs
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 
@@ -87,6 +88,7 @@ def test_a_graphed_student_run_matches_an_eager_one(tiny_spec, tmp_path):
         student = copy.deepcopy(tiny_spec)
         student.update(member="gen1", train_seed=1, objective={"name": "ban", "args": {}})
         student["recipe"]["cuda_graphs"] = graphs
-        runs[graphs] = train(student, tmp_path / f"graphs_{graphs}", teacher_path=tmp_path / "teacher/model.pt", device="cuda", log=lambda _: None)
+        runs[graphs] = train(student, tmp_path / f"graphs_{graphs}", teacher_path=tmp_path / "teacher/model.pt", device="cuda",
+                             log=lambda _: None)
     assert runs[True]["test_nll"] == pytest.approx(runs[False]["test_nll"], rel=1e-3)
     assert abs(runs[True]["test_error"] - runs[False]["test_error"]) <= 1.0

@@ -1,6 +1,11 @@
 """`ban check`: every problem of a set of specs, one line each, before anything trains."""
 
 import copy
+import json
+
+import numpy as np
+import pytest
+import torch
 
 from ban.validate import check_specs
 
@@ -23,8 +28,8 @@ def test_each_problem_is_one_line_naming_the_member(tiny_spec):
     assert len(problems) == 4 and all("\n" not in p for p in problems)
     assert problems[0].startswith("t/cnn/seed0/gen0: unknown model 'vgg-16'; valid:")
     assert problems[1].startswith("t/cnn/seed0/gen1: recipe.epochs must be a positive integer")
-    assert problems[2].startswith("t/cnn/seed0/cwtm: unknown objective 'kd'")
-    assert problems[3].startswith("t/cnn/seed0/dkpp: dataset: unknown dataset 'imagenet'")
+    assert problems[2].startswith("t/cnn/seed0/cwtm: objective.name: unknown objective 'kd'")
+    assert problems[3].startswith("t/cnn/seed0/dkpp: dataset.name: unknown dataset 'imagenet'")
 
 
 def test_teacher_checkpoint_is_checked_unless_this_run_writes_it(tiny_spec, tmp_path, monkeypatch):
@@ -42,3 +47,54 @@ def test_teacher_checkpoint_is_checked_unless_this_run_writes_it(tiny_spec, tmp_
     problems = check_specs([importer])
     assert len(problems) == 1 and problems[0].startswith("t/b/seed0/gen0: teacher_checkpoint results/t/a/seed0/gen0/model.pt")
     assert "its students cannot take the teacher's classes" in problems[0]
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"objective": {"name": "ban", "args": {"temprature": 2.0}}},
+         "objective.args.temprature = 2.0: not an argument of objective 'ban' (allowed: temperature)"),
+        ({"objective": {"name": "ban_l", "args": {"label_weight": "1"}}}, "objective.args.label_weight = '1': must be a number"),
+        ({"objective": {"name": "dkpp", "args": {"generator": 3}}}, "objective.args.generator = 3: not an argument of objective 'dkpp'"),
+        ({"dataset": {"name": "synthetic", "n_train": "256"}}, "dataset.n_train = '256': must be an integer"),
+        ({"dataset": {"name": "synthetic", "n_trian": 256}}, "dataset.n_trian = 256: not an argument of dataset 'synthetic' (allowed:"),
+        ({"dataset": {"name": "synthetic", "download": "yes"}}, "dataset.download = 'yes': must be true or false"),
+        ({"model": {"name": "cnn", "args": {"widht": 4}}}, "unexpected keyword argument 'widht'"),
+    ],
+)
+def test_arguments_are_checked_against_the_signatures(tiny_spec, change, expected):
+    spec = {**tiny_spec, **change}
+    if "objective" in change and change["objective"]["name"] != "ce":
+        spec["member"] = "gen1"
+    problems = check_specs([spec])
+    assert len(problems) == 1 and "\n" not in problems[0], problems
+    assert problems[0].startswith("t/cnn/seed0/") and expected in problems[0], problems
+
+
+def test_an_unavailable_device_is_one_line(tiny_spec):
+    problems = check_specs([tiny_spec], device="cuda" if not torch.cuda.is_available() else "cuda:99")
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    assert problems == ["device: device 'cuda' requested but CUDA is not available"]
+
+
+def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, monkeypatch):
+    from ban.member import run_member
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "results/t/cnn/seed0/gen0"
+    run_member(tiny_spec, folder, log=lambda _: None)
+    relative = "results/t/cnn/seed0/gen0"
+    assert check_specs([tiny_spec], finished=[relative]) == []
+    model = (folder / "model.pt").read_bytes()
+    (folder / "model.pt").write_bytes(model[:5000])
+    with np.load(folder / "predictions.npz") as arrays:
+        np.savez(folder / "predictions.npz", probs=arrays["probs"][:100], labels=arrays["labels"][:100])
+    (folder / "metrics.json").write_text("{not json")
+    problems = check_specs([tiny_spec], finished=[relative])
+    assert len(problems) == 3 and all("\n" not in p and p.endswith(f"delete {relative} to retrain it") for p in problems)
+    assert problems[0].startswith(f"{relative}/metrics.json: unusable metrics file")
+    assert problems[1].startswith(f"{relative}/model.pt: unreadable or truncated checkpoint")
+    assert problems[2].startswith(f"{relative}/predictions.npz: probs are 100×4, the test set is 128×4")
+    (folder / "metrics.json").write_text(json.dumps({"task": "image", "test_error": 1.0}))
+    assert "lacks score(s) test_nll, test_ece" in check_specs([tiny_spec], finished=[relative])[0]

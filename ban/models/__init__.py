@@ -8,9 +8,9 @@ registers its names on import; adding a model is one module plus one import line
 
 from __future__ import annotations
 
-from ban.registry import Registry
+from ban.models.registry import MODELS
 
-MODELS = Registry("model")
+__all__ = ["MODELS", "build_model", "model_names", "num_parameters"]
 
 
 def _import_models() -> None:

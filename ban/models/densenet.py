@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ban.models import MODELS
+from ban.models.registry import MODELS
 
 
 def split_layers(depth: int, num_blocks: int = 3) -> tuple[int, ...]:

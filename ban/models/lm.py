@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from ban.models import MODELS
+from ban.models.registry import MODELS
 
 Hidden = tuple[torch.Tensor, torch.Tensor]
 

@@ -56,7 +56,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ban.models import MODELS
+from ban.models.registry import MODELS
 
 
 class BasicBlock(nn.Module):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ban.models import MODELS
+from ban.models.registry import MODELS
 
 
 class WideBasicBlock(nn.Module):

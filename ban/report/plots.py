@@ -2,18 +2,21 @@
 
 ``write_plots(paths, out_dir)`` writes three PNGs:
 
-* ``error_vs_generation.png`` — x = generation k (0 = Teacher, k = BAN-k), y = the study's main
-  score (test error % for image studies, test perplexity for text studies); one line per
+* ``error_vs_generation.png`` — x = generation k (0 = Teacher, k = BAN-k), y = the task's primary
+  score (``Task.primary``: test error % for image studies, test perplexity for text); one line per
   lineage at the seed mean with ±1 seed std error bars (std with ddof = 1, no bar for one seed);
   Ens*k drawn as separate hollow diamonds at x = k in the lineage's colour.
-* ``controls.png`` — grouped bars per lineage of Teacher, BAN-1, BAN+L, CWTM, DKPP (those present)
-  at the seed mean with ±1 std error bars, each bar labelled with its mean.
-* ``training_curves.png`` — one panel per lineage; per member with a history, the per-epoch test
-  error (image) or val perplexity (text), averaged over the seeds that reached that epoch;
-  y axis log-scaled when the curves span a factor of 5 or more.
+* ``controls.png`` — grouped bars per lineage of ``CONTROL_COLUMNS`` (Teacher, BAN-1, then every
+  control of ``ban.members.CONTROLS``; those present) at the seed mean with ±1 std error bars,
+  each bar labelled with its mean; controls in their ``Control.colour``.
+* ``training_curves.png`` — one panel per lineage; per member with a history, the per-epoch
+  ``Task.curve_key`` (test error for image, val perplexity for text), averaged over the seeds
+  that reached that epoch; generations shade along viridis, controls keep their colour and
+  linestyle; y axis log-scaled when the curves span a factor of 5 or more.
 
 Missing members, lineages without controls or ensembles, and single seeds are drawn with what
-is there; a figure without any data says so instead of failing.
+is there; a figure without any data says so instead of failing. Statistics and histories come
+from ``ban.report.frame`` (the tables' numbers, never the tables' rendering).
 """
 
 from __future__ import annotations
@@ -30,30 +33,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ban.report.tables import (
-    PRIMARY_SCORE,
-    TEACHER,
-    MetricsFileError,
-    column_name,
-    column_sort_key,
-    ensemble_size,
-    generation_of,
-    lineage_order,
-    load_metrics,
-    read_metrics,
-    single_study,
-    summarize,
-)
+from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, control_style, ensemble_size, generation_of
+from ban.report.frame import lineage_order, load_histories, load_metrics, single_study, summarize
+from ban.tasks import get_task
 
-CONTROL_COLUMNS = (TEACHER, "BAN-1", "BAN+L", "CWTM", "DKPP")
-CURVE_KEY = {"image": "test_error", "text": "val_ppl"}
-SCORE_LABEL = {"image": "test error (%)", "text": "test perplexity"}
-CURVE_LABEL = {"image": "test error (%)", "text": "val perplexity"}
+CONTROL_COLUMNS = (TEACHER, column_label("gen1"), *(control.label for control in CONTROLS.values()))
+"""Bars of ``controls.png``: Teacher, BAN-1, then every control of ``ban.members.CONTROLS``."""
 SPARSE_CURVE = 12  # curves of at most this many scored epochs (recipe.eval_every > 1) get markers
 DPI = 100
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf")
-_CONTROL_STYLE = {"BAN+L": ("#d62728", "--"), "CWTM": ("#9467bd", "-."), "DKPP": ("#8c564b", ":")}
 
 
 def _colour(index: int) -> str:
@@ -85,14 +74,15 @@ def _no_data(axes, message: str = "no data") -> None:
 
 def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figure:
     """Score of Teacher/BAN-k per generation and Ens*k markers; see the module docstring."""
-    stats = summarize(frame, PRIMARY_SCORE[task])
+    spec = get_task(task)
+    stats = summarize(frame, spec.primary)
     figure = _new_figure(8.0, 4.5)
     axes = figure.add_subplot()
     max_generation = 0
     drawn = has_ensembles = False
     for index, lineage in enumerate(lineage_order(frame)):
         colour = _colour(index)
-        cells = sorted(((c, s) for (l, c), s in stats.items() if l == lineage), key=lambda cs: column_sort_key(cs[0]))
+        cells = sorted(((c, s) for (name, c), s in stats.items() if name == lineage), key=lambda cs: column_sort_key(cs[0]))
         generations = [(generation_of(c), s) for c, s in cells if generation_of(c) is not None]
         ensembles = [(ensemble_size(c), s) for c, s in cells if ensemble_size(c) is not None]
         if generations:
@@ -110,8 +100,8 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
             max_generation = max(max_generation, *ks)
     axes.set_xticks(range(max_generation + 1))
     axes.set_xlabel("generation (0 = Teacher, k = BAN-k; diamonds: Ens*k)")
-    axes.set_ylabel(SCORE_LABEL[task])
-    axes.set_title(f"{study}\n{SCORE_LABEL[task]} by generation (mean ± std over seeds)", fontsize=10)
+    axes.set_ylabel(spec.primary_label)
+    axes.set_title(f"{study}\n{spec.primary_label} by generation (mean ± std over seeds)", fontsize=10)
     axes.grid(True, alpha=0.3)
     if drawn:
         handles, _ = axes.get_legend_handles_labels()
@@ -130,10 +120,10 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
 
 
 def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
-    """Grouped bars of Teacher, BAN-1, BAN+L, CWTM, DKPP per lineage."""
-    stats = summarize(frame, PRIMARY_SCORE[task])
+    """Grouped bars of ``CONTROL_COLUMNS`` (those present) per lineage."""
+    stats = summarize(frame, get_task(task).primary)
     lineages = lineage_order(frame)
-    columns = [c for c in CONTROL_COLUMNS if any((l, c) in stats for l in lineages)]
+    columns = [c for c in CONTROL_COLUMNS if any((name, c) in stats for name in lineages)]
     figure = _new_figure(min(14.0, max(6.0, 1.4 * len(lineages) * max(1, len(columns)) / 2.5)), 4.5)
     axes = figure.add_subplot()
     width = 0.8 / max(1, len(columns))
@@ -147,7 +137,7 @@ def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
             xs.append(index - 0.4 + width * (position + 0.5))
             means.append(cell.mean)
             stds.append(cell.std)
-        colour = _CONTROL_STYLE.get(column, (_colour(position), None))[0]
+        colour = (control_style(column) or (_colour(position), None))[0]
         bars = axes.bar(xs, means, width, yerr=stds, capsize=3, color=colour, label=column)
         axes.bar_label(bars, labels=[f"{m:.2f}" for m in means], fontsize=7, padding=2)
         lows += [m - (0.0 if math.isnan(s) else s) for m, s in zip(means, stds)]
@@ -161,7 +151,7 @@ def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
     else:
         _no_data(axes)
     axes.set_xticks(range(len(lineages)), lineages, rotation=15 if len(lineages) > 4 else 0)
-    axes.set_ylabel(SCORE_LABEL[task])
+    axes.set_ylabel(get_task(task).primary_label)
     figure.suptitle(f"{study}\nteacher, BAN and controls (mean ± std over seeds)", fontsize=10)
     axes.grid(True, axis="y", alpha=0.3)
     return figure
@@ -172,33 +162,11 @@ def plot_controls(frame: pd.DataFrame, study: str, task: str) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_histories(paths: Iterable[str | Path], key: str) -> pd.DataFrame:
-    """Long table of per-epoch ``key`` values: lineage, seed, member, column, epoch, value.
-
-    Rows without ``key`` (or with null) are left out; a row without an integer ``epoch`` raises
-    ``MetricsFileError`` naming the file.
-    """
-    rows = []
-    for path in paths:
-        record = read_metrics(path)
-        for row in record.get("history", []):
-            epoch = row.get("epoch")
-            if not isinstance(epoch, int) or isinstance(epoch, bool):
-                raise MetricsFileError(f"{path}: history row without an integer 'epoch': {row}")
-            value = row.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise MetricsFileError(f"{path}: history {key!r} must be a number, got {value!r}")
-            rows.append({"lineage": record["lineage"], "seed": record["seed"], "member": record["member"],
-                         "column": column_name(record["member"]), "epoch": epoch, "value": float(value)})
-    return pd.DataFrame(rows, columns=["lineage", "seed", "member", "column", "epoch", "value"])
-
-
 def _curve_style(column: str, max_generation: int) -> tuple[object, str]:
     """Generations shade along viridis (Teacher dark, last BAN light); controls keep fixed styles."""
-    if column in _CONTROL_STYLE:
-        return _CONTROL_STYLE[column]
+    style = control_style(column)
+    if style is not None:
+        return style
     generation = generation_of(column)
     if generation is not None:
         shade = 0.0 if max_generation == 0 else generation / max_generation
@@ -242,9 +210,9 @@ def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: st
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(lineage, fontsize=10)
         axes.set_xlabel("epoch")
-        axes.set_ylabel(CURVE_LABEL[task])
+        axes.set_ylabel(get_task(task).curve_label)
         axes.grid(True, which="both", alpha=0.3)
-    figure.suptitle(f"{study}\n{CURVE_LABEL[task]} per epoch (mean over seeds)", fontsize=10)
+    figure.suptitle(f"{study}\n{get_task(task).curve_label} per epoch (mean over seeds)", fontsize=10)
     return figure
 
 
@@ -258,7 +226,7 @@ def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> lis
     paths = [Path(p) for p in metrics_paths]
     frame = load_metrics(paths)
     study, task = single_study(frame)
-    histories = load_histories(paths, CURVE_KEY[task])
+    histories = load_histories(paths, get_task(task).curve_key)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = {

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ban.datasets.text import load_synthetic_text
 from ban.models import build_model, model_names, num_parameters
 from ban.models.lm import CharCNNLSTM, TiedLSTM, detach_hidden
-from ban.text import load_synthetic_text
 
 DATA = load_synthetic_text(words=20, train_lines=20, valid_lines=5, test_lines=5)
 SMALL_CNN = dict(widths=[1, 2, 3], filters_per_width=4, max_filters=8, char_dim=5, lstm_units=12, highway_layers=1)

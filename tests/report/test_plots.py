@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from matplotlib import image as mpimg
+from metrics_files import edit_metrics
+from metrics_files import write_curve_metrics as write_metrics
 
-from ban.report.plots import load_histories, write_plots
-from ban.report.tables import MetricsFileError
+from ban.report.frame import MetricsFileError
+from ban.report.plots import CONTROL_COLUMNS, write_plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ["error_vs_generation.png", "controls.png", "training_curves.png"]
 REPO = Path(__file__).resolve().parents[2]
-
-
-def write_metrics(root: Path, lineage: str, seed: int, member: str, score: float, task: str = "image",
-                  epochs: int = 3) -> Path:
-    record = {"study": "demo", "lineage": lineage, "seed": seed, "member": member, "task": task,
-              "model": "cnn", "objective": "ce", "dataset": "d", "epochs": epochs, "wall_seconds": 1.0}
-    curve_key = "test_error" if task == "image" else "val_ppl"
-    if task == "image":
-        record.update(test_error=score, test_nll=score / 10, test_ece=score / 4)
-    else:
-        record.update(test_ppl=score, val_ppl=score + 3, test_nll=math.log(score))
-    if member.startswith("ens"):
-        record["members"] = [f"gen{k}" for k in range(1, int(member[3:]) + 1)]
-    else:
-        record["history"] = [{"epoch": e, "train_loss": 1.0 / e, "lr": 0.1, "seconds": 0.1,
-                              curve_key: score * (1 + (epochs - e) / epochs)} for e in range(1, epochs + 1)]
-    path = root / lineage / f"seed{seed}" / member / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
-    return path
 
 
 def full_study(root: Path) -> list[Path]:
@@ -86,46 +66,42 @@ def test_text_study_plots(tmp_path):
     assert_valid_pngs(tmp_path / "out")
 
 
-def test_histories_are_long_and_seed_tagged(tmp_path):
-    paths = [write_metrics(tmp_path, "cnn", 1, "gen0", 9.0, epochs=2), write_metrics(tmp_path, "cnn", 1, "ens2", 8.0)]
-    histories = load_histories(paths, "test_error")
-    assert list(histories.epoch) == [1, 2]
-    assert list(histories.value) == pytest.approx([13.5, 9.0])  # score * (1 + (epochs - e) / epochs)
-    assert set(histories.column) == {"Teacher"}
-
-
 def test_epochs_without_a_test_score_are_left_out(tmp_path):
     path = write_metrics(tmp_path, "cnn", 1, "gen0", 9.0, epochs=3)
-    record = json.loads(path.read_text())
-    record["history"][0]["test_error"] = None  # recipe.eval_every: 2 scores epochs 2 and 3 only
-    path.write_text(json.dumps(record))
-    histories = load_histories([path], "test_error")
-    assert list(histories.epoch) == [2, 3]
+    # recipe.eval_every: 2 scores epochs 2 and 3 only (load_histories leaves epoch 1 out: test_frame.py)
+    edit_metrics(path, lambda record: record["history"][0].update(test_error=None))
     write_plots([path], tmp_path / "out")
     assert_valid_pngs(tmp_path / "out")
 
 
 def test_history_row_without_epoch_names_file(tmp_path):
     path = write_metrics(tmp_path, "cnn", 1, "gen0", 9.0)
-    record = json.loads(path.read_text())
-    del record["history"][0]["epoch"]
-    path.write_text(json.dumps(record))
+    edit_metrics(path, lambda record: record["history"][0].pop("epoch"))
     with pytest.raises(MetricsFileError, match=str(path)):
         write_plots([path], tmp_path / "out")
 
 
 def test_bad_metrics_file_names_file(tmp_path):
     path = write_metrics(tmp_path, "cnn", 1, "gen0", 9.0)
-    record = json.loads(path.read_text())
-    del record["test_error"]
-    path.write_text(json.dumps(record))
+    edit_metrics(path, lambda record: record.pop("test_error"))
     with pytest.raises(ValueError, match="test_error") as caught:
         write_plots([path], tmp_path / "out")
     assert str(path) in str(caught.value)
 
 
 def test_report_imports_neither_torch_nor_pyplot():
-    code = ("import sys, ban.report.tables, ban.report.plots; "
+    code = ("import sys, ban.report.tables, ban.report.paper, ban.report.plots; "
             "bad = [m for m in ('torch', 'matplotlib.pyplot') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_plots_read_the_frame_not_the_tables():
+    code = ("import sys, ban.report.plots; "
+            "bad = [m for m in ('ban.report.tables', 'ban.report.paper') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_control_bars_are_teacher_ban1_and_every_control():
+    assert CONTROL_COLUMNS == ("Teacher", "BAN-1", "BAN+L", "CWTM", "DKPP")

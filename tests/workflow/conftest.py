@@ -26,6 +26,7 @@ def make_project(dest: Path, config: dict | None = None) -> Path:
         shutil.copy2(REPO / name, dest / name)
     for folder in ("workflow", "ban"):
         shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    os.symlink(os.readlink(REPO / "profiles"), dest / "profiles")  # the default profile, as in a checkout
     write_config(dest, config or yaml.safe_load(TINY.read_text()))
     return dest
 
@@ -38,11 +39,16 @@ def read_config(project: Path) -> dict:
     return yaml.safe_load((project / "config.yaml").read_text())
 
 
+def project_env(project: Path) -> dict[str, str]:
+    """The environment of a job in ``project``: its ``ban`` and its own output cache."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project),
+            "SNAKEMAKE_OUTPUT_CACHE": str(project / ".snakemake-cache")}
+
+
 def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project)}
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=project, env=project_env(project), capture_output=True, text=True, timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
@@ -77,7 +83,9 @@ def finished_tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def tiny_copy(finished_tiny, tmp_path) -> Path:
-    """A private copy of the finished study (mtimes and Snakemake's metadata kept)."""
+    """A private copy of the finished study (mtimes and Snakemake's metadata kept). Outputs that
+    are links into the finished study's output cache become copies: a test may damage them."""
     dest = tmp_path / "project"
-    shutil.copytree(finished_tiny, dest, symlinks=True)
+    shutil.copytree(finished_tiny, dest, symlinks=True, ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(finished_tiny / "results", dest / "results", symlinks=False)
     return dest

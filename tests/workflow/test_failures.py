@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ban.train import train
-from tests.workflow.conftest import make_project, read_config, snakemake, write_config
+from ban.member import run_member as train
+from tests.workflow.conftest import make_project, project_env, read_config, snakemake, write_config
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
@@ -41,9 +41,8 @@ def slow_config(project: Path, epochs: int = 6) -> dict:
 
 
 def popen_snakemake(project: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project)}
     return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=project, env=env,
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=project, env=project_env(project),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
 
@@ -96,27 +95,6 @@ def test_training_killed_mid_run_resumes_bit_for_bit(tmp_path):
     assert resumed["test_nll"] == reference["test_nll"]
 
 
-def test_killed_workflow_keeps_finished_generations(tmp_path):
-    project = make_project(tmp_path / "project")
-    write_config(project, slow_config(project, epochs=4))
-    run = popen_snakemake(project)
-    seed_dirs = [project / f"results/tiny/cnn/seed{s}" for s in (0, 1)]
-    try:
-        wait_for(lambda: all((d / "gen0/metrics.json").exists() for d in seed_dirs), what="both teachers")
-        wait_for(lambda: any(resume_epoch(d / m) >= 1 for d in seed_dirs for m in ("gen1", "ban_l", "cwtm", "dkpp")), what="a student mid-run")
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait(timeout=60)
-    finished = {d.name: fingerprints(d / "gen0") for d in seed_dirs}
-    snakemake(project, "--unlock")  # a SIGKILLed Snakemake leaves its directory lock behind
-    out = snakemake(project, "--rerun-incomplete")
-    text = out.stdout + out.stderr
-    assert "localrule teacher" not in text and "rule teacher:" not in text
-    assert {d.name: fingerprints(d / "gen0") for d in seed_dirs} == finished
-    assert (project / "results/tiny/table.md").exists()
-    assert any("resumed from epoch" in p.read_text() for p in (project / "logs/tiny/cnn").rglob("*.log"))
-
-
 def corrupt_fashion_mnist(folder: Path) -> Path:
     folder.mkdir(parents=True)
     for source in FASHION_MNIST.glob("*.gz"):
@@ -142,33 +120,88 @@ def teacher_with_classes(folder: Path, num_classes: int) -> str:
     return str(path)
 
 
+def lineage(config: dict) -> dict:
+    return config["studies"]["tiny"]["lineages"]["cnn"]
+
+
+def study(config: dict) -> dict:
+    return config["studies"]["tiny"]
+
+
+def override(member: str, **change):
+    return lambda c, tmp: lineage(c)["overrides"].update({member: change})
+
+
+def edits(*changes):
+    """One config edit made of several: each case group below changes different keys at once."""
+    return lambda c, tmp: [change(c, tmp) for change in changes]
+
+
+# case group -> (edit, messages): every message is one line of the same failed run. The groups
+# keep the suite short; each edit touches its own member or key, so every problem is reported.
 BAD_INPUTS = {
-    "invalid model depth": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(student={"name": "wrn-13-1"}), "wrn depth must be 6n+4"),
-    "unknown model name": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["overrides"].update(gen2={"model": {"name": "resnet50"}}), "unknown model 'resnet50'; valid:"),
-    "unknown objective": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["overrides"].update(gen1={"objective": "kd"}), "objective"),
-    "unknown dataset": (lambda c, tmp: c["studies"]["tiny"]["dataset"].update(name="mnist"), "unknown dataset 'mnist'; valid:"),
-    "zero epochs": (lambda c, tmp: c["studies"]["tiny"]["recipe"].update(epochs=0), "epochs"),
-    "negative epochs": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["overrides"].update(gen1={"recipe": {"epochs": -2}}), "epochs"),
-    "no generations": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(generations=0), "generations"),
-    "unknown model argument": (lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"]["teacher"]["args"].update(depth=3), "depth"),
+    "schema violations": (
+        edits(lambda c, tmp: study(c)["recipe"].update(epochs=0), override("gen1", recipe={"epochs": -2}),
+              lambda c, tmp: lineage(c).update(generations=0)),
+        ["config: studies.tiny.recipe.epochs: 0 is less than the minimum",
+         "config: studies.tiny.lineages.cnn.overrides.gen1.recipe.epochs: -2 is less than the minimum",
+         "config: studies.tiny.lineages.cnn.generations: 0 is less than the minimum"],
+    ),
+    "ensemble_with_teacher that is no ensemble": (
+        lambda c, tmp: lineage(c).update(ensemble_with_teacher=[3]),
+        ["studies.tiny.lineages.cnn.ensemble_with_teacher: [3] not in ensembles [2]"],
+    ),
+    "teacher_checkpoint that does not exist": (
+        lambda c, tmp: lineage(c).update(teacher_checkpoint=str(tmp / "gone/model.pt")),
+        ["teacher_checkpoint: {tmp}/gone/model.pt (seed 0) does not exist and no member of this run writes it"],
+    ),
+    "unknown dataset": (lambda c, tmp: study(c)["dataset"].update(name="mnist"), ["unknown dataset 'mnist'; valid:"]),
+    "model, objective and device arguments": (
+        edits(override("gen2", model={"name": "resnet50"}), override("gen1", objective="kd"),
+              override("ban_l", objective_args={"temprature": 2.0}), override("cwtm", model={"name": "wrn-13-1"}),
+              override("dkpp", model={"name": "cnn", "args": {"width": 4, "hidden": 16, "depth": 3}}),
+              lambda c, tmp: lineage(c).update(objective_args={"temperature": "2"}),
+              lambda c, tmp: c.update(device="cuda")),
+        ["seed0/gen2: unknown model 'resnet50'; valid:",
+         "seed0/gen1: objective.name: unknown objective 'kd'",
+         "seed0/ban_l: objective.args.temprature = 2.0: not an argument of objective 'ban_l' (allowed: label_weight, temperature)",
+         "seed0/cwtm: wrn depth must be 6n+4",
+         "unexpected keyword argument 'depth'",
+         "seed0/gen2: objective.args.temperature = '2': must be a number",
+         "device: device 'cuda' requested but CUDA is not available"],
+    ),
+    "dataset arguments": (
+        edits(lambda c, tmp: study(c)["dataset"].update(n_train="256"), lambda c, tmp: study(c)["dataset"].update(n_trian=256)),
+        ["dataset.n_train = '256': must be an integer", "dataset.n_trian = 256: not an argument of dataset 'synthetic' (allowed:"],
+    ),
     "student cannot take the teacher's classes": (
-        lambda c, tmp: c["studies"]["tiny"]["lineages"]["cnn"].update(teacher_checkpoint=teacher_with_classes(tmp, 6)),
-        "predicts 6 classes, the study's synthetic has 4; its students cannot take the teacher's classes",
+        lambda c, tmp: lineage(c).update(teacher_checkpoint=teacher_with_classes(tmp, 6)),
+        ["predicts 6 classes, the study's synthetic has 4; its students cannot take the teacher's classes"],
     ),
     "missing dataset root": (
-        lambda c, tmp: c["studies"]["tiny"].update(dataset={"name": "fashion_mnist", "root": str(tmp / "nowhere")}),
-        "Fashion-MNIST not found under",
+        lambda c, tmp: study(c).update(dataset={"name": "fashion_mnist", "root": str(tmp / "nowhere")}),
+        ["Fashion-MNIST not found under"],
     ),
     "corrupt dataset files": (
-        lambda c, tmp: c["studies"]["tiny"].update(dataset={"name": "fashion_mnist", "root": str(tmp / "data")}),
-        "checksum mismatch",
+        lambda c, tmp: study(c).update(dataset={"name": "fashion_mnist", "root": str(tmp / "data")}),
+        ["checksum mismatch"],
     ),
 }
 
 
+def assert_one_line_errors(text: str, message: str) -> None:
+    """``message`` stands in short lines of their own, and no traceback or schema dump is shown."""
+    lines = [line for line in text.splitlines() if message in line]
+    assert lines, text[-3000:]
+    assert all(len(line) < 400 for line in lines), lines
+    assert "Traceback" not in text and "Failed validating" not in text, text[-3000:]
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_one_clear_error_and_loses_nothing(tiny_copy, tmp_path, monkeypatch, case):
-    edit, message = BAD_INPUTS[case]
+    edit, messages = BAD_INPUTS[case]
+    if case == "model, objective and device arguments" and torch.cuda.is_available():
+        messages = messages[:-1]  # CUDA is there: the device is fine
     if case in ("missing dataset root", "corrupt dataset files"):
         if not FASHION_MNIST.is_dir():
             pytest.skip("Debian package dataset-fashion-mnist is not installed")
@@ -183,5 +216,129 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(tiny_copy, tmp_path, mon
     out = snakemake(tiny_copy, check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0
-    assert message in text, text[-3000:]
+    for message in messages:
+        assert_one_line_errors(text, message.format(tmp=tmp_path))
     assert fingerprints(tiny_copy / "results") == before
+
+
+def test_a_key_given_twice_is_one_line(tiny_copy):
+    before = fingerprints(tiny_copy / "results")
+    text = (tiny_copy / "config.yaml").read_text()
+    (tiny_copy / "config.yaml").write_text(text.replace("    seeds:", "    seeds: [5]\n    seeds:", 1))
+    out = snakemake(tiny_copy, check=False)
+    assert out.returncode != 0
+    assert_one_line_errors(out.stdout + out.stderr, "key 'seeds' given twice in one mapping")
+    assert fingerprints(tiny_copy / "results") == before
+
+
+CORRUPTIONS = {
+    "truncated checkpoint": ("gen0/model.pt", lambda p: p.write_bytes(p.read_bytes()[:5000]),
+                             "results/tiny/cnn/seed0/gen0/model.pt: unreadable or truncated checkpoint"),
+    "predictions cut to 100 rows": ("gen1/predictions.npz", lambda p: cut_predictions(p, 100),
+                                    "results/tiny/cnn/seed0/gen1/predictions.npz: probs are 100×4, the test set is 128×4"),
+    "metrics that are not JSON": ("gen2/metrics.json", lambda p: p.write_text("{oops"),
+                                  "results/tiny/cnn/seed0/gen2/metrics.json: unusable metrics file"),
+}
+
+
+def cut_predictions(path: Path, rows: int) -> None:
+    import numpy as np
+
+    with np.load(path) as arrays:
+        kept = {key: arrays[key][:rows] for key in arrays.files}
+    with open(path, "wb") as handle:
+        np.savez(handle, **kept)
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_a_damaged_finished_file_stops_the_run_before_anything_is_deleted(tiny_copy, case):
+    relative, damage, message = CORRUPTIONS[case]
+    damage(tiny_copy / "results/tiny/cnn/seed0" / relative)
+    before = fingerprints(tiny_copy / "results")
+    out = snakemake(tiny_copy, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    folder = "results/tiny/cnn/seed0/" + relative.split("/")[0]
+    assert_one_line_errors(text, message)
+    assert f"{message}" in text and f"delete {folder} to retrain it" in text
+    assert fingerprints(tiny_copy / "results") == before
+    if case == "truncated checkpoint":
+        shutil.rmtree(tiny_copy / folder)  # the way out the message names
+        snakemake(tiny_copy)
+        assert "Nothing to be done" in (lambda o: o.stdout + o.stderr)(snakemake(tiny_copy, "--dry-run"))
+
+
+def test_a_changed_member_that_fails_is_restored_by_reverting_the_config(tiny_copy):
+    gen2 = {s: tiny_copy / f"results/tiny/cnn/seed{s}/gen2" for s in (0, 1)}
+    before = {s: fingerprints(d) for s, d in gen2.items()}
+    sha = {s: {k: v[1] for k, v in f.items() if not k.startswith(".")} for s, f in before.items()}
+    original = read_config(tiny_copy)
+    changed = read_config(tiny_copy)
+    lineage(changed)["overrides"] = {"gen2": {"recipe": {"lr": 1e12}}}
+    write_config(tiny_copy, changed)
+    out = snakemake(tiny_copy, check=False)
+    assert out.returncode != 0
+    assert "training diverged in epoch 1" in (tiny_copy / "logs/tiny/cnn/seed0/gen2.log").read_text()
+    assert not (gen2[0] / "model.pt").exists()  # Snakemake removed the old outputs before the job
+    write_config(tiny_copy, original)
+    started = time.monotonic()
+    out = snakemake(tiny_copy)
+    assert time.monotonic() - started < 60
+    assert "results/tiny/cnn/seed0/gen2/model.pt from cache" in out.stdout + out.stderr
+    for s, d in gen2.items():
+        now = {k: v[1] for k, v in fingerprints(d).items() if not k.startswith(".")}
+        assert now == sha[s]
+
+
+def test_changing_the_device_reruns_nothing(tiny_copy):
+    config = read_config(tiny_copy)
+    config["device"] = "cpu"
+    write_config(tiny_copy, config)
+    out = snakemake(tiny_copy, "--dry-run")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_plain_snakemake_applies_the_default_profile(finished_tiny):
+    """The command users type, `snakemake --cores N`, loads profiles/default: the cache (outputs
+    are links into it), keep-going and rerun-incomplete."""
+    out = snakemake(finished_tiny, "--dry-run")
+    assert "Using workflow specific profile profiles/default" in out.stdout + out.stderr
+    model = finished_tiny / "results/tiny/cnn/seed0/gen0/model.pt"
+    assert model.is_symlink() and model.resolve().parent == finished_tiny / ".snakemake-cache"
+
+
+def test_a_killed_workflow_leaves_no_trainer_writing(tmp_path):
+    """kill -9 of Snakemake alone: its trainers stop within seconds (--watch-pid), the run resumes
+    after --unlock, and the finished teachers are not retrained."""
+    project = make_project(tmp_path / "project")
+    write_config(project, slow_config(project, epochs=6))
+    run = popen_snakemake(project)
+    seeds = [project / f"results/tiny/cnn/seed{s}" for s in (0, 1)]
+    try:
+        wait_for(lambda: all((d / "gen0/metrics.json").exists() for d in seeds), what="both teachers")
+        wait_for(lambda: any(resume_epoch(d / m) >= 1 for d in seeds for m in ("gen1", "ban_l", "cwtm", "dkpp")),
+                 what="a student mid-run")
+        os.kill(run.pid, signal.SIGKILL)  # Snakemake only: its trainers are left running
+        run.wait(timeout=60)
+        killed = time.monotonic()
+        wait_for(lambda: not trainers(project), timeout=30, what="the trainers to stop")
+        assert time.monotonic() - killed < 15
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+    stopped = [p.read_text() for p in (project / "logs/tiny/cnn").rglob("*.log")]
+    assert any(f"workflow process {run.pid} has ended" in log for log in stopped)
+    teachers = {d.name: fingerprints(d / "gen0") for d in seeds}
+    snakemake(project, "--unlock")
+    out = snakemake(project)
+    text = out.stdout + out.stderr
+    assert "rule teacher:" not in text and "localrule teacher:" not in text
+    assert {d.name: fingerprints(d / "gen0") for d in seeds} == teachers
+    logs = [p.read_text() for p in (project / "logs/tiny/cnn").rglob("*.log")]
+    assert any("resumed from epoch" in log for log in logs)
+
+
+def trainers(project: Path) -> list[str]:
+    found = subprocess.run(["pgrep", "-f", f"ban train .*{project}"], capture_output=True, text=True)
+    own = subprocess.run(["pgrep", "-f", "ban train .*--out results/tiny"], capture_output=True, text=True)
+    return [pid for pid in (found.stdout + own.stdout).split() if Path(f"/proc/{pid}/cwd").exists()
+            and os.readlink(f"/proc/{pid}/cwd") == str(project)]

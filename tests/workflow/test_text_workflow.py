@@ -10,8 +10,7 @@ import pandas as pd
 import torch
 import yaml
 
-from ban.text import markov_lines, synthetic_word_list
-
+from ban.datasets.text import markov_lines, synthetic_word_list
 from tests.workflow.conftest import make_project, snakemake
 
 TINY_TEXT = Path(__file__).with_name("tiny_text.yaml")

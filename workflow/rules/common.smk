@@ -1,28 +1,31 @@
 # Paths, specs and code fingerprints shared by the rules. Rules only know paths and config slices;
-# all computation happens in `python -m ban`.
+# all computation happens in `python -m ban`. Input and params functions are named get_*.
 import json
 import os
+import re
 import shlex
 import shutil
 
+from ban.datasets import dataset_task
+from ban.fingerprint import RuleCode
+from ban.members import CONTROL_PATTERN, kind_of
 from ban.study import (
     StudyError,
-    code_fingerprint,
     ensemble_members,
     iter_members,
     member_dir,
     member_spec,
     spec_json,
     teacher_of,
-    training_code_fingerprint,
 )
+from ban.tasks import TASKS, table_stems
 
-TRAIN_CODE = training_code_fingerprint()
-ENSEMBLE_CODE = code_fingerprint("ensemble.py", "metrics.py")
-TABLE_CODE = code_fingerprint("report/tables.py")
-PLOT_CODE = code_fingerprint("report/plots.py")
+CODE = RuleCode()  # fingerprints of each rule's code, from the imports of ban/ (ban/fingerprint.py)
+RERUN_ON_CODE_CHANGE = config["rerun_on_code_change"]
 DEVICE = config["device"]
 USES_GPU = int(DEVICE.startswith("cuda") or (DEVICE == "auto" and shutil.which("nvidia-smi") is not None))
+TABLE_STEMS = sorted({stem for task in TASKS for stem in table_stems(task, paper=True)})
+PLOTS = ("error_vs_generation", "controls", "training_curves")
 
 try:
     MEMBERS = list(iter_members(config))
@@ -35,36 +38,78 @@ wildcard_constraints:
     lineage=r"[A-Za-z0-9_.-]+",
     seed=r"\d+",
     k=r"[1-9]\d*",
-    control="|".join(["ban_l", "cwtm", "dkpp"]),
+    control=CONTROL_PATTERN,
+    stem="|".join(re.escape(stem) for stem in TABLE_STEMS),
 
 
 def member_path(w, member, name):
     return f"{member_dir(w.study, w.lineage, w.seed, member)}/{name}"
 
 
-def train_spec(member):
+def recorded_code(metrics_path):
+    """The code fingerprint a finished member's metrics.json records (None when there is none)."""
+    try:
+        with open(metrics_path) as handle:
+            return json.load(handle).get("code")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def get_member_code(w, member):
+    """The code fingerprint of a member's job: the current one, or with rerun_on_code_change false
+    the one its finished metrics.json records (finished members keep their params)."""
+    current = CODE.of_member(member)
+    if RERUN_ON_CODE_CHANGE:
+        return current
+    return recorded_code(member_path(w, member, "metrics.json")) or current
+
+
+def get_report_code(*rules):
+    """params function: the code fingerprint of a table or plot job ("frozen" when code changes
+    trigger nothing)."""
+
+    def code(w):
+        if not RERUN_ON_CODE_CHANGE:
+            return "frozen"
+        paper = ("paper",) if "table" in rules and config["studies"][w.study].get("paper") else ()
+        return CODE(*rules, *paper)
+
+    return code
+
+
+def get_member(w):
+    """The member a training job trains: gen0, gen<k> or the control."""
+    if "k" in w.keys():
+        return f"gen{w.k}"
+    if "control" in w.keys():
+        return w.control
+    return "gen0"
+
+
+def get_train_spec(w):
     """params function: the member's canonical spec JSON (changes => the member reruns)."""
-
-    def spec(w):
-        return spec_json(member_spec(config, w.study, w.lineage, int(w.seed), member(w)), TRAIN_CODE)
-
-    return spec
+    member = get_member(w)
+    spec = member_spec(config, w.study, w.lineage, int(w.seed), member)
+    return spec_json(spec, get_member_code(w, member))
 
 
-def teacher_model(member):
-    def path(w):
-        return member_path(w, teacher_of(member(w)), "model.pt")
-
-    return path
+def get_teacher_model(w):
+    return member_path(w, teacher_of(get_member(w)), "model.pt")
 
 
-def imported_teacher(w):
+def get_teacher_argument(w, input):
+    """``--teacher <model.pt>`` for students, nothing for the teacher."""
+    teacher = input.get("teacher")
+    return f"--teacher {shlex.quote(teacher)}" if teacher else ""
+
+
+def get_imported_teacher(w):
     """``{"checkpoint": path}`` when the lineage starts from a trained teacher, else nothing."""
     spec = member_spec(config, w.study, w.lineage, int(w.seed), "gen0")
     return {"checkpoint": spec["checkpoint"]} if "checkpoint" in spec else {}
 
 
-def ensemble_inputs(w):
+def get_ensemble_inputs(w):
     lineage = config["studies"][w.study]["lineages"][w.lineage]
     members = ensemble_members(lineage, int(w.k))
     return {
@@ -73,56 +118,90 @@ def ensemble_inputs(w):
     }
 
 
-def study_metrics(w):
+def get_ensemble_members(w, input):
+    return " ".join(shlex.quote(os.path.dirname(p)) for p in input.predictions)
+
+
+def get_ensemble_code(w):
+    return get_member_code(w, f"ens{w.k}")
+
+
+def get_study_metrics(w):
     """Every metrics.json of a study, lineages in config order."""
-    return [
-        f"{member_dir(study, lineage, seed, member)}/metrics.json"
-        for study, lineage, seed, member in MEMBERS
-        if study == w.study
-    ]
+    return [f"{member_dir(study, lineage, seed, member)}/metrics.json" for study, lineage, seed, member in MEMBERS if study == w.study]
 
 
-def paper_argument(w):
+def get_paper_argument(w):
     """``--paper '<json>'`` when the study lists the paper's single-seed numbers, else nothing."""
     paper = config["studies"][w.study].get("paper")
     return f"--paper {shlex.quote(json.dumps(paper, sort_keys=True))}" if paper else ""
 
 
+def get_output_dir(w, output):
+    return os.path.dirname(output[0])
+
+
+def study_stems(study):
+    """The table stems a study writes: its task's tables, and table_paper with paper numbers."""
+    s = config["studies"][study]
+    try:
+        task = dataset_task(s["dataset"]["name"])
+    except ValueError as err:
+        raise WorkflowError(f"invalid config: studies.{study}.dataset.name: {err}") from None
+    return table_stems(task, paper=bool(s.get("paper")))
+
+
 def all_outputs():
-    studies = config["studies"]
-    return [f"results/{study}/table.md" for study in studies] + [
-        f"results/{study}/plots/error_vs_generation.png" for study in studies
-    ]
+    outputs = []
+    for study in config["studies"]:
+        outputs += [f"results/{study}/{stem}.{ext}" for stem in study_stems(study) for ext in ("csv", "md", "tex")]
+        outputs += [f"results/{study}/plots/{name}.png" for name in PLOTS]
+    return outputs
 
 
-TRAIN_OUTPUTS = {
-    "model": "results/{study}/{lineage}/seed{seed}/{member}/model.pt",
-    "predictions": "results/{study}/{lineage}/seed{seed}/{member}/predictions.npz",
-    "metrics": "results/{study}/{lineage}/seed{seed}/{member}/metrics.json",
-}
-TRAIN_SHELL = (
-    "python -m ban train --spec {params.spec:q} --out {params.out:q} {params.teacher}"
-    " --device {params.device} --threads {threads} > {log:q} 2>&1"
-)
-
-
-def outputs_for(member):
+def member_outputs(member):
     """The training outputs of one member (a name or a wildcard pattern such as gen{k})."""
-    return {k: v.replace("{member}", member) for k, v in TRAIN_OUTPUTS.items()}
+    folder = f"results/{{study}}/{{lineage}}/seed{{seed}}/{member}"
+    return {
+        "model": f"{folder}/model.pt",
+        "predictions": f"{folder}/predictions.npz",
+        "metrics": f"{folder}/metrics.json",
+    }
 
 
 def training_specs():
     """Every trained member's spec (ensembles are not trained)."""
-    return [
-        member_spec(config, study, lineage, seed, member)
-        for study, lineage, seed, member in MEMBERS
-        if not member.startswith("ens")
-    ]
+    return [member_spec(config, study, lineage, seed, member) for study, lineage, seed, member in MEMBERS if kind_of(member).trained]
 
 
-def check_before_running(specs_file):
-    """Refuse a run whose specs cannot train (one line each) before any job deletes an output."""
-    os.makedirs(os.path.dirname(specs_file), exist_ok=True)
-    with open(specs_file, "w") as handle:
-        json.dump(training_specs(), handle)
-    shell("python -m ban check --specs {specs_file}")
+def finished_folders():
+    """Member folders (trained and ensembles) with a finished output: the files jobs may read."""
+    folders = [member_dir(*member) for member in MEMBERS]
+    return [d for d in folders if any(os.path.exists(f"{d}/{name}") for name in ("model.pt", "predictions.npz", "metrics.json"))]
+
+
+def check_before_running(plan_file):
+    """Refuse a run whose specs cannot train or whose finished files are damaged (one line each),
+    before any job deletes an output (ban/validate.py)."""
+    os.makedirs(os.path.dirname(plan_file), exist_ok=True)
+    with open(plan_file, "w") as handle:
+        json.dump({"specs": training_specs(), "device": DEVICE, "finished": finished_folders()}, handle)
+    shell("python -m ban check --specs {plan_file}")
+
+
+def check_teacher_checkpoints():
+    """A teacher_checkpoint must exist or be written by this run: else even a finished lineage
+    would keep a teacher that no longer matches its config."""
+    produced = {f"{member_dir(*member)}/model.pt" for member in MEMBERS}
+    for study, lineage, seed, member in MEMBERS:
+        if member != "gen0":
+            continue
+        source = member_spec(config, study, lineage, seed, "gen0").get("checkpoint")
+        if source and not os.path.exists(source) and os.path.normpath(source) not in produced:
+            raise WorkflowError(
+                f"invalid config: studies.{study}.lineages.{lineage}.teacher_checkpoint: {source} (seed {seed}) "
+                "does not exist and no member of this run writes it"
+            )
+
+
+check_teacher_checkpoints()

@@ -3,16 +3,16 @@
 
 rule ensemble:
     input:
-        unpack(ensemble_inputs),
+        unpack(get_ensemble_inputs),
     output:
         metrics="results/{study}/{lineage}/seed{seed}/ens{k}/metrics.json",
-    params:
-        members=lambda w, input: " ".join(os.path.dirname(p) for p in input.predictions),
-        code=ENSEMBLE_CODE,
     log:
         "logs/{study}/{lineage}/seed{seed}/ens{k}.log",
     conda:
         "../../environment.yml"
+    params:
+        members=get_ensemble_members,
+        code=get_ensemble_code,
     shell:
         "python -m ban ensemble --members {params.members} --name ens{wildcards.k}"
-        " --out {output.metrics:q} > {log:q} 2>&1"
+        " --code {params.code} --out {output.metrics:q} > {log:q} 2>&1"

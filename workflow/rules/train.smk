@@ -1,74 +1,51 @@
 # Training rules: the teacher from labels, generation k from generation k-1, controls from gen0.
-# Each writes model.pt, predictions.npz and metrics.json into its member folder, and resumes from
-# the folder's resume.pt after a kill (see README "Failures and resuming").
+# One definition (rule teacher); generation and control reuse it with their own input, outputs
+# and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
+# resumes from the folder's resume.pt after a kill (see README "Failures and resuming").
+# Finished outputs go to Snakemake's between-workflow cache (`cache:`; the profiles pass --cache):
+# a spec trained once is linked back from the cache instead of trained again.
+# The device is a runtime choice, a resource rather than a parameter: changing it reruns nothing.
+
 
 rule teacher:
     input:
-        unpack(imported_teacher),
+        unpack(get_imported_teacher),
     output:
-        **outputs_for("gen0"),
-    params:
-        spec=train_spec(lambda w: "gen0"),
-        out=lambda w, output: os.path.dirname(output.model),
-        device=DEVICE,
-        teacher="",
+        **member_outputs("gen0"),
     log:
         "logs/{study}/{lineage}/seed{seed}/gen0.log",
+    cache: "omit-software"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         gpu=USES_GPU,
         gpu_jobs=USES_GPU,
         mem_mb=4000,
         runtime=240,
-    conda:
-        "../../environment.yml"
-    shell:
-        TRAIN_SHELL
-
-
-rule generation:
-    input:
-        teacher=teacher_model(lambda w: f"gen{w.k}"),
-    output:
-        **outputs_for("gen{k}"),
-    params:
-        spec=train_spec(lambda w: f"gen{w.k}"),
-        out=lambda w, output: os.path.dirname(output.model),
         device=DEVICE,
-        teacher=lambda w, input: f"--teacher {input.teacher}",
+    params:
+        spec=get_train_spec,
+        out=get_output_dir,
+        teacher=get_teacher_argument,
+    shell:
+        "python -m ban train --spec {params.spec:q} --out {params.out:q} {params.teacher}"
+        " --device {resources.device} --threads {threads} --watch-pid $PPID > {log:q} 2>&1"
+
+
+use rule teacher as generation with:
+    input:
+        teacher=get_teacher_model,
+    output:
+        **member_outputs("gen{k}"),
     log:
         "logs/{study}/{lineage}/seed{seed}/gen{k}.log",
-    threads: 1
-    resources:
-        gpu=USES_GPU,
-        gpu_jobs=USES_GPU,
-        mem_mb=4000,
-        runtime=240,
-    conda:
-        "../../environment.yml"
-    shell:
-        TRAIN_SHELL
 
 
-rule control:
+use rule teacher as control with:
     input:
-        teacher=teacher_model(lambda w: w.control),
+        teacher=get_teacher_model,
     output:
-        **outputs_for("{control}"),
-    params:
-        spec=train_spec(lambda w: w.control),
-        out=lambda w, output: os.path.dirname(output.model),
-        device=DEVICE,
-        teacher=lambda w, input: f"--teacher {input.teacher}",
+        **member_outputs("{control}"),
     log:
         "logs/{study}/{lineage}/seed{seed}/{control}.log",
-    threads: 1
-    resources:
-        gpu=USES_GPU,
-        gpu_jobs=USES_GPU,
-        mem_mb=4000,
-        runtime=240,
-    conda:
-        "../../environment.yml"
-    shell:
-        TRAIN_SHELL

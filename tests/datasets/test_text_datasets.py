@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ban.data import DATASETS, DatasetError, load_dataset
-from ban.text import (
+from ban.datasets import DATASETS, DatasetError, load_dataset
+from ban.datasets.text import (
     CHAR_BOW,
     CHAR_EOW,
     CHAR_PAD,
@@ -42,7 +42,7 @@ def test_text_datasets_are_registered():
 def test_ptb_reads_root_folder_with_eos_and_train_vocab(tmp_path):
     write_ptb(tmp_path / "ptb")
     data = load_dataset("ptb", root=tmp_path)
-    assert data.kind == "text" and data.name == "ptb"
+    assert data.task == "text" and data.name == "ptb"
     assert data.vocab == ["the", "cat", "sat", "on", "mat", EOS, "dog", UNK]
     assert words(data, data.train) == "the cat sat on the mat <eos> the dog sat <unk> <eos>".split()
     assert words(data, data.val) == "the cat <unk> <eos>".split()  # "ran" is not in the training vocabulary
@@ -65,14 +65,14 @@ def test_ptb_missing_files_name_the_folder(tmp_path):
 
 
 def test_ptb_download_fetches_missing_files_into_the_folder(tmp_path, monkeypatch):
-    import ban.text
+    import ban.datasets.text
 
     source = write_ptb(tmp_path / "mirror")
-    monkeypatch.setattr(ban.text, "PTB_URL", source.as_uri() + "/ptb.{split}.txt")
+    monkeypatch.setattr(ban.datasets.text, "PTB_URL", source.as_uri() + "/ptb.{split}.txt")
     data = load_dataset("ptb", root=tmp_path / "root", download=True)
     assert sorted(p.name for p in (tmp_path / "root" / "ptb").iterdir()) == ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]
     assert data.vocab_size == 8
-    monkeypatch.setattr(ban.text, "PTB_URL", (tmp_path / "nowhere").as_uri() + "/ptb.{split}.txt")
+    monkeypatch.setattr(ban.datasets.text, "PTB_URL", (tmp_path / "nowhere").as_uri() + "/ptb.{split}.txt")
     with pytest.raises(DatasetError, match="cannot download"):
         load_dataset("ptb", root=tmp_path / "other", download=True)
 

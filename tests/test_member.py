@@ -1,4 +1,4 @@
-"""The image trainer on the synthetic dataset: learning, determinism, resume, checkpoints."""
+"""The member lifecycle on the image task (synthetic data): learning, determinism, resume, checkpoints."""
 
 import json
 
@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from ban import checkpoint as ckpt_io
-from ban.data import load_dataset
-from ban.train import Recipe, TrainingError, predict, train
-from ban.models import build_model
+from ban.datasets import load_dataset
+from ban.member import run_member as train
 from ban.metrics import nll
+from ban.models import build_model
+from ban.runtime import TrainingError
+from ban.tasks.image import Recipe, predict
 
 
 def quiet(_line):
@@ -36,7 +38,7 @@ def test_one_epoch_lowers_the_loss(tiny_spec, tmp_path):
 def test_training_writes_complete_artifacts(tiny_spec, tmp_path):
     metrics = train(tiny_spec, tmp_path, log=quiet)
     assert metrics["test_error"] < 30.0  # chance is 75 %
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "model.pt", "predictions.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".finished", ".writer.lock", "metrics.json", "model.pt", "predictions.npz"]
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["test_error"] == metrics["test_error"] and len(on_disk["history"]) == 3
     with np.load(tmp_path / "predictions.npz") as saved:
@@ -101,7 +103,32 @@ def test_interrupted_run_resumes_bit_for_bit(tiny_spec, tmp_path):
     a = torch.load(tmp_path / "ref/model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "run/model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "ref/model.pt").read_bytes() == (tmp_path / "run/model.pt").read_bytes()
     assert not (tmp_path / "run/resume.pt").exists()
+
+
+def test_identical_trainings_write_identical_files(tiny_spec, tmp_path):
+    train(tiny_spec, tmp_path / "a", log=quiet)
+    train(tiny_spec, tmp_path / "b", log=quiet)
+    for name in ("model.pt", "predictions.npz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_removed_outputs_of_a_finished_member_are_rewritten_without_training(tiny_spec, tmp_path):
+    reference = train(tiny_spec, tmp_path, log=quiet)
+    files = {name: (tmp_path / name).read_bytes() for name in ("model.pt", "predictions.npz")}
+    for name in ("model.pt", "predictions.npz", "metrics.json"):
+        (tmp_path / name).unlink()  # what Snakemake does to a job a killed workflow left incomplete
+    lines = []
+    again = train(tiny_spec, tmp_path, log=lines.append)
+    assert len(lines) == 1 and lines[0].startswith("restored the finished outputs") and "no training" in lines[0]
+    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+    assert again == reference
+    other = {**tiny_spec, "train_seed": 7}
+    lines = []
+    train(other, tmp_path, log=lines.append)  # another spec: trained, the old links dropped
+    assert any(line.startswith("epoch") for line in lines)
+    assert torch.load(tmp_path / ".finished/model.pt", weights_only=True)["spec"]["train_seed"] == 7
 
 
 def test_resume_state_of_another_spec_is_discarded(tiny_spec, tmp_path):

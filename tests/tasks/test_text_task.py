@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from ban import checkpoint as ckpt_io
+from ban.datasets.text import batchify, load_synthetic_text
 from ban.ensemble import ensemble
-from ban.lm_train import TextRecipe, evaluate, perplexity, train_text
+from ban.member import run_member
 from ban.models import build_model
-from ban.text import batchify, load_synthetic_text
-from ban.train import TrainingError
+from ban.runtime import TrainingError
+from ban.tasks.text import TextRecipe, evaluate, perplexity
 
 DATASET = {"name": "synthetic_text", "root": "unused", "download": False, "words": 30, "train_lines": 150,
            "valid_lines": 30, "test_lines": 30}
@@ -40,7 +41,7 @@ def quiet(_line: str) -> None:
 def teacher(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen0")
     lines = []
-    metrics = train_text(make_spec(), out, None, "cpu", log=lines.append)
+    metrics = run_member(make_spec(), out, None, "cpu", log=lines.append)
     return out, metrics, lines
 
 
@@ -72,7 +73,7 @@ def test_evaluate_scores_every_next_token_once():
 
 def test_teacher_writes_the_contract_files(teacher):
     out, metrics, lines = teacher
-    assert {p.name for p in out.iterdir()} == {"model.pt", "metrics.json", "predictions.npz"}
+    assert {p.name for p in out.iterdir()} == {"model.pt", "metrics.json", "predictions.npz", ".finished", ".writer.lock"}
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["task"] == "text" and saved["member"] == "gen0" and saved["dataset"] == "synthetic_text"
     assert saved["epochs"] == 2 and len(saved["history"]) == 2 and saved["num_params"] > 0
@@ -94,7 +95,7 @@ def test_teacher_writes_the_contract_files(teacher):
 def test_students_learn_from_the_unrolled_teacher(teacher, tmp_path, objective):
     teacher_dir, teacher_metrics, _ = teacher
     member = "gen1" if objective == "ban" else objective
-    metrics = train_text(make_spec(member, objective), tmp_path, teacher_dir / "model.pt", "cpu", log=quiet)
+    metrics = run_member(make_spec(member, objective), tmp_path, teacher_dir / "model.pt", "cpu", log=quiet)
     # After two epochs every student is clearly below the uniform model's 31 (DKPP, which sees
     # neither labels nor the teacher's ranking beyond its top word, is the slowest: about 25).
     assert metrics["objective"] == objective and metrics["test_ppl"] < 0.9 * 31
@@ -116,10 +117,10 @@ def test_rerun_resumes_from_the_last_finished_epoch(teacher, tmp_path):
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_text(make_spec(), tmp_path, None, "cpu", log=stop_in_epoch_two)
+        run_member(make_spec(), tmp_path, None, "cpu", log=stop_in_epoch_two)
     assert (tmp_path / ckpt_io.RESUME_FILE).is_file() and not (tmp_path / "metrics.json").exists()
     lines = []
-    resumed = train_text(make_spec(), tmp_path, None, "cpu", log=lines.append)
+    resumed = run_member(make_spec(), tmp_path, None, "cpu", log=lines.append)
     assert lines[0].startswith("resumed from epoch 1")
     for key in ("val_ppl", "test_ppl"):
         assert resumed[key] == uninterrupted[key]
@@ -130,11 +131,11 @@ def test_cnn_lstm_teacher_is_rebuilt_from_its_checkpoint(tmp_path):
     args = {"widths": [1, 2], "filters_per_width": 4, "max_filters": 8, "char_dim": 4, "lstm_units": 8,
             "lstm_layers": 1, "highway_layers": 1, "dropout": 0.0}
     spec = make_spec(model="cnn-lstm", args=args, epochs=1)
-    train_text(spec, tmp_path / "gen0", None, "cpu", log=quiet)
+    run_member(spec, tmp_path / "gen0", None, "cpu", log=quiet)
     info = ckpt_io.load_torch(tmp_path / "gen0" / "model.pt")["model"]
     assert info["args"]["num_chars"] > 3 and info["args"]["max_word_len"] > 2
     student = {**spec, "member": "gen1", "objective": {"name": "ban", "args": {}}, "train_seed": 12}
-    metrics = train_text(student, tmp_path / "gen1", tmp_path / "gen0" / "model.pt", "cpu", log=quiet)
+    metrics = run_member(student, tmp_path / "gen1", tmp_path / "gen0" / "model.pt", "cpu", log=quiet)
     assert math.isfinite(metrics["test_ppl"])
 
 
@@ -148,6 +149,6 @@ def test_plateau_rule():
 
 def test_bad_recipes_and_missing_teacher_fail_in_one_line(tmp_path):
     with pytest.raises(TrainingError, match=r"unknown text recipe key\(s\) \['milestones'\]"):
-        train_text(make_spec(milestones=[3]), tmp_path, None, "cpu", log=quiet)
+        run_member(make_spec(milestones=[3]), tmp_path, None, "cpu", log=quiet)
     with pytest.raises(TrainingError, match="needs a teacher checkpoint"):
-        train_text(make_spec("gen1", "ban"), tmp_path, None, "cpu", log=quiet)
+        run_member(make_spec("gen1", "ban"), tmp_path, None, "cpu", log=quiet)

@@ -1,4 +1,4 @@
-"""Image datasets as whole-split tensors: ``load_dataset(name, ...) -> ImageData``.
+"""Image datasets as whole-split tensors (``ImageData``), registered in ``DATASETS``.
 
 Every split is held in one float32 tensor ``[N, C, H, W]`` normalised per channel as
 ``x = (pixel / 255 - mean[c]) / std[c]`` with the dataset's training-set statistics, and one
@@ -23,9 +23,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ban.registry import Registry
-
-DATASETS = Registry("dataset")
+from ban.datasets.registry import DATASETS, DatasetError
 
 SYSTEM_DATA_ENV = "BAN_SYSTEM_DATA"
 """Environment variable overriding the folder of the Debian package ``dataset-fashion-mnist``."""
@@ -60,10 +58,6 @@ CIFAR10_STATS = ((0.4913997, 0.4821584, 0.4465309), (0.2470322, 0.2434851, 0.261
 CIFAR100_STATS = ((0.5070752, 0.4865489, 0.4409178), (0.2673343, 0.2564385, 0.2761505))
 
 
-class DatasetError(ValueError):
-    """Missing, corrupted or badly specified data; the message is one line naming the problem."""
-
-
 @dataclasses.dataclass
 class ImageData:
     """All splits of an image classification dataset as tensors.
@@ -83,7 +77,7 @@ class ImageData:
     std: tuple
     val_x: Optional[torch.Tensor] = None
     val_y: Optional[torch.Tensor] = None
-    kind: str = "image"
+    task: str = "image"
 
     def to(self, device: torch.device | str) -> "ImageData":
         """A copy whose tensors live on ``device`` (tensors already there are shared, not copied)."""
@@ -93,38 +87,6 @@ class ImageData:
             if isinstance(getattr(self, field.name), torch.Tensor)
         }
         return dataclasses.replace(self, **moved)
-
-
-def load_dataset(
-    name: str,
-    root: str | os.PathLike = "data",
-    download: bool = False,
-    val_split: float = 0.0,
-    seed: int = 0,
-    train_subset: int = 0,
-    **kwargs: Any,
-) -> ImageData:
-    """Load dataset ``name`` from ``root``; hold out a seeded random ``val_split`` fraction of train.
-
-    The held-out images are removed from ``train_x``/``train_y``; the split is a function of
-    ``seed`` only (``seed`` is the hold-out seed, never passed to the loader: give the same one to
-    every member of a study). ``kwargs`` go to the dataset's loader (e.g. ``data_seed`` of
-    ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps only the first that many
-    training images (quick runs and benchmarks). Unknown names raise ``UnknownNameError``.
-    """
-    import ban.text  # noqa: F401  (registers the text datasets: ptb, wordnet, synthetic_text)
-
-    loader, parsed = DATASETS.get(name)
-    if not 0.0 <= float(val_split) < 1.0:
-        raise DatasetError(f"val_split must be in [0, 1), got {val_split!r}")
-    data = loader(root=Path(root), download=bool(download), **parsed, **kwargs)
-    if data.kind == "text" and (val_split > 0 or train_subset > 0):
-        raise DatasetError(f"val_split and train_subset do not apply to text dataset {name!r} (it has its own splits)")
-    if val_split > 0:
-        data = hold_out_validation(data, float(val_split), seed)
-    if train_subset > 0:
-        data = dataclasses.replace(data, train_x=data.train_x[:train_subset], train_y=data.train_y[:train_subset])
-    return data
 
 
 def hold_out_validation(data: ImageData, val_split: float, seed: int) -> ImageData:

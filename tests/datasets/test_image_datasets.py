@@ -7,15 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from ban.data import (
+from ban.datasets import DATASETS, DatasetError, load_dataset
+from ban.datasets.image import (
     CIFAR10_STATS,
     CIFAR100_STATS,
-    DATASETS,
     DEBIAN_FASHION_MNIST_DIR,
     SYSTEM_DATA_ENV,
-    DatasetError,
     ImageData,
-    load_dataset,
 )
 from ban.registry import UnknownNameError
 
@@ -57,7 +55,7 @@ def test_fashion_mnist_stages_and_loads(staged_fashion):
     assert data.train_x.shape == (60000, 1, 28, 28) and data.test_x.shape == (10000, 1, 28, 28)
     assert data.train_x.dtype == torch.float32 and data.train_y.dtype == torch.int64
     assert data.train_y.shape == (60000,) and data.test_y.shape == (10000,)
-    assert (data.num_classes, data.in_channels, data.kind) == (10, 1, "image")
+    assert (data.num_classes, data.in_channels, data.task) == (10, 1, "image")
     assert torch.equal(data.train_y.bincount(), torch.full((10,), 6000))
     assert abs(data.train_x.mean().item()) < 1e-3 and abs(data.train_x.std().item() - 1) < 1e-3
     assert abs(data.test_x.mean().item()) < 0.05

@@ -6,7 +6,7 @@ appends ``<eos>`` at each line end and concatenates each split into one int64 to
 vocabulary is the training split's words in order of first appearance; a valid/test word missing
 from it becomes ``<unk>`` (an error if the training split has no ``<unk>``).
 
-Registered in ``ban.data.DATASETS`` (``load_dataset(name, root, download, ...)`` calls them):
+Registered in ``ban.datasets.registry.DATASETS`` (``load_dataset(name, root, download, ...)`` calls them):
 
 - ``ptb``: ``<folder>/ptb.{train,valid,test}.txt``, ``folder`` defaulting to ``<root>/ptb``;
   ``download: true`` fetches the standard files when they are missing.
@@ -33,7 +33,7 @@ from typing import Iterable, Iterator, Optional
 
 import torch
 
-from ban.data import DATASETS, DatasetError
+from ban.datasets.registry import DATASETS, DatasetError
 
 EOS = "<eos>"
 UNK = "<unk>"
@@ -66,7 +66,7 @@ class TextData:
     test: torch.Tensor
     word_chars: torch.Tensor
     chars: list[str]
-    kind: str = "text"
+    task: str = "text"
 
     @property
     def vocab_size(self) -> int:

@@ -1,0 +1,201 @@
+"""Code fingerprints computed from imports (no torch import: ``ast`` reads the sources).
+
+A rule's result depends on the code its command runs, and that is the transitive closure of the
+imports of one entry module: training runs ``ban.member``, ensembles ``ban.ensemble``, tables
+``ban.report.tables`` (and ``ban.report.paper`` for a study that lists the paper's numbers), plots
+``ban.report.plots`` (``ENTRY_MODULES``). ``ban/cli.py`` is argument plumbing and is not an entry.
+A job's fingerprint is ``sha256`` over the files of that closure, so editing a module reruns
+exactly the jobs whose command can execute it.
+
+What counts as an edge of module ``m`` (only modules of the package itself; the standard library
+and third-party packages are not followed):
+
+- ``import a.b`` and ``from a.b import c`` anywhere in ``m``: at module level and inside
+  functions, methods, ``if``/``try`` blocks; ``from a import b`` where ``b`` is a submodule of
+  ``a`` adds ``a.b`` too; relative imports (``from . import x``, ``from ..y import z``) resolve
+  against ``m``'s package;
+- in a module that imports dynamically (calls ``importlib.import_module`` or ``__import__``):
+  a string literal that is exactly a module's dotted name (``Task.module = "ban.tasks.image"``),
+  and every module below package ``a`` for an f-string that starts with ``"a."``
+  (``__import__(f"ban.models.{name}")``);
+- the parent package of ``m``: Python runs ``a/__init__.py`` before ``a.b``. A package reached
+  only as the parent of a submodule contributes its file and its *module-level* imports; the
+  imports inside its functions (say, a lazy ``__getattr__``) count only when the package itself
+  is imported (``import a``, ``from a import name``), because only then can they run.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+ENTRY_MODULES: dict[str, tuple[str, ...]] = {
+    "training": ("ban.member",),
+    "ensemble": ("ban.ensemble",),
+    "table": ("ban.report.tables",),
+    "paper": ("ban.report.paper",),
+    "plot": ("ban.report.plots",),
+}
+"""The module each rule's command runs (``paper``: added to ``table`` when a study has paper numbers)."""
+
+
+class FingerprintError(ValueError):
+    """An entry module that is not a module of the package."""
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of the package: its file, and the modules its code imports (``uses``: anywhere
+    in the file; ``runs``: at module level, i.e. when the module is executed)."""
+
+    name: str
+    path: Path
+    is_package: bool
+    uses: frozenset[str] = field(default_factory=frozenset)
+    runs: frozenset[str] = field(default_factory=frozenset)
+
+
+def module_files(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[str, Path]:
+    """Dotted module name → source file of every ``*.py`` below ``root`` (packages → ``__init__.py``)."""
+    root = Path(root)
+    package = package or root.name
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        if any(not part.isidentifier() for part in parts):  # __pycache__ is fine; "my-notes.py" is not a module
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join((package, *parts))] = path
+    return modules
+
+
+def _in_function(tree: ast.AST) -> set[int]:
+    """ids of the nodes inside a function or lambda body (their imports run only when called)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            inside.update(id(child) for child in ast.walk(node) if child is not node)
+    return inside
+
+
+def _imports_dynamically(tree: ast.AST) -> bool:
+    """Whether the code calls ``importlib.import_module`` or ``__import__``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called in ("import_module", "__import__"):
+                return True
+    return False
+
+
+def _imports(name: str, is_package: bool, tree: ast.AST, known: set[str]) -> tuple[set[str], set[str]]:
+    """(every module of ``known`` the tree imports, the subset imported at module level)."""
+    package = name if is_package else name.rpartition(".")[0]
+    inside = _in_function(tree)
+    dynamic = _imports_dynamically(tree)
+    uses: set[str] = set()
+    runs: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)] if node.level > 1 else base_parts
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+        elif not dynamic:
+            pass
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+            targets = [node.value]
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            prefix = str(node.values[0].value)
+            if prefix.endswith(".") and prefix[:-1] in known:
+                targets = [module for module in known if module.startswith(prefix)]
+        found = {target for target in targets if target in known and target != name}
+        uses |= found
+        if id(node) not in inside:
+            runs |= found
+    return uses, runs
+
+
+def import_graph(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[str, Module]:
+    """Every module below ``root`` with the package modules it imports (see the module doc)."""
+    files = module_files(root, package)
+    known = set(files)
+    graph = {}
+    for name, path in files.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+        uses, runs = _imports(name, is_package, tree, known)
+        graph[name] = Module(name, path, is_package, frozenset(uses), frozenset(runs))
+    return graph
+
+
+def _parent(name: str) -> str | None:
+    return name.rpartition(".")[0] or None
+
+
+def closure(module: str, graph: dict[str, Module] | None = None) -> list[str]:
+    """The modules that importing ``module`` can execute, sorted by name (``module`` included)."""
+    graph = import_graph() if graph is None else graph
+    if module not in graph:
+        raise FingerprintError(f"no module {module!r} in the package ({len(graph)} modules parsed)")
+    used: set[str] = set()  # imported by name: every import in the file can run
+    executed: set[str] = set()  # run as the parent package of a submodule: module-level imports only
+    todo = [(module, True)]
+    while todo:
+        name, explicit = todo.pop()
+        if name not in graph or (name in used or (not explicit and name in executed)):
+            continue
+        (used if explicit else executed).add(name)
+        entry = graph[name]
+        todo.extend((target, True) for target in (entry.uses if explicit else entry.runs))
+        parent = _parent(name)
+        if parent is not None:
+            todo.append((parent, False))
+    return sorted(used | executed)
+
+
+def fingerprint(*modules: str, graph: dict[str, Module] | None = None) -> str:
+    """sha256 (16 hex digits) over the name and bytes of every file in the closures of ``modules``."""
+    graph = import_graph() if graph is None else graph
+    names = sorted({name for module in modules for name in closure(module, graph)})
+    digest = hashlib.sha256()
+    for name in names:
+        entry = graph[name]
+        digest.update(f"{name}{'/__init__' if entry.is_package else ''}.py\0".encode())
+        digest.update(entry.path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class RuleCode:
+    """The fingerprint of each rule's entry modules (``ENTRY_MODULES``), from one parse of the
+    sources: ``code("training")``, ``code("table", "paper")``; ``code.of_member("ens2")``."""
+
+    def __init__(self, root: Path = PACKAGE_DIR):
+        self.root = Path(root)
+        self.graph = import_graph(self.root)
+        self._cache: dict[tuple[str, ...], str] = {}
+
+    def __call__(self, *rules: str) -> str:
+        key = tuple(sorted(set(rules)))
+        if key not in self._cache:
+            modules = [module for rule in key for module in ENTRY_MODULES[rule]]
+            self._cache[key] = fingerprint(*modules, graph=self.graph)
+        return self._cache[key]
+
+    def of_member(self, member: str) -> str:
+        """The fingerprint a member's ``metrics.json`` records: training, or ensemble for ``ens<k>``."""
+        from ban.members import kind_of
+
+        return self("training" if kind_of(member).trained else "ensemble")

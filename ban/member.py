@@ -1,0 +1,154 @@
+"""The member lifecycle: one path from a member's spec to its finished files, for every task.
+
+``run_member(spec, out_dir, teacher_path, device)`` writes ``model.pt``, ``predictions.npz`` and
+``metrics.json`` (last) into ``out_dir`` and returns the metrics, holding the folder's writer lock
+(``ban.guard``) throughout. Two kinds of member:
+
+- **trained** (teachers, BAN generations, controls): load the data; the dataset's task
+  (``ban.tasks``) gives the recipe, model, epoch loop and scores. Load the teacher (students);
+  seed torch with ``train_seed``; build the model; resume from ``resume.pt`` when it belongs to
+  this spec; then per epoch: the task's ``train_epoch``, a stop with a one-line message when the
+  loss is not finite (the last good ``resume.pt`` is kept), the task's ``end_epoch`` (schedule,
+  held-out scores) and an atomic ``resume.pt``. On CPU a resumed run is bit-for-bit an
+  uninterrupted one.
+
+Either kind first looks for the finished outputs of the same spec in ``.finished/`` (hard links
+``save_member`` leaves): when Snakemake removed the outputs of a job that had in fact finished
+(after a killed workflow), they are linked back and nothing is trained.
+- **imported** (a ``gen0`` with ``spec["checkpoint"]``, a teacher trained elsewhere): checked
+  against the lineage (``ban.imported``), scored in fp32, and written like a trained teacher.
+
+``metrics.json`` holds ``study, lineage, seed, member, task, model, objective, dataset,
+dataset_spec, num_params, epochs, wall_seconds, history, code`` and the task's scores. ``code`` is the training
+code fingerprint the workflow passed in ``spec["code"]`` (else the current one, ``ban.fingerprint``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ban import checkpoint as ckpt_io
+from ban.datasets import load_dataset
+from ban.guard import member_lock
+from ban.imported import check_teacher_checkpoint, source_history
+from ban.metrics import score_summary
+from ban.models import num_parameters
+from ban.objectives import get_objective
+from ban.runtime import TrainingError, resolve_device
+from ban.tasks import get_task
+
+ENTRY_MODULE = __name__
+"""The module whose import closure is the training code fingerprint."""
+
+
+def code_of(spec: dict) -> str:
+    """The training code fingerprint recorded in ``metrics.json``."""
+    if spec.get("code"):
+        return str(spec["code"])
+    from ban.fingerprint import fingerprint
+
+    return fingerprint(ENTRY_MODULE)
+
+
+def member_metrics(spec: dict, data, model_name: str, objective: str, model, epochs: int, started: float,
+                   history: list, scores: dict, **extra) -> dict:
+    """The ``metrics.json`` of a finished member (see the module docstring)."""
+    return {
+        "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
+        "task": data.task, "model": model_name, "objective": objective, "dataset": data.name, "dataset_spec": spec["dataset"],
+        "num_params": num_parameters(model), "epochs": epochs, "wall_seconds": time.perf_counter() - started,
+        "history": history, "code": code_of(spec), **extra, **scores,
+    }
+
+
+def run_member(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: str = "auto",
+               log: Callable[[str], None] = print) -> dict:
+    """Train (or import) the member ``spec`` describes into ``out_dir``; return its metrics."""
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    data = load_dataset(**spec["dataset"])
+    with member_lock(Path(out_dir)):
+        restored = ckpt_io.restore_finished(Path(out_dir), spec)
+        if restored is not None:
+            log(f"restored the finished outputs of this spec from {Path(out_dir) / ckpt_io.FINISHED_DIR} (no training)")
+            return restored
+        if spec.get("checkpoint"):
+            return import_member(spec, Path(out_dir), data, dev, started, log)
+        return train_member(spec, Path(out_dir), data, teacher_path, dev, started, log)
+
+
+def import_member(spec: dict, out_dir: Path, data, device: torch.device, started: float,
+                  log: Callable[[str], None] = print) -> dict:
+    """Evaluate the checkpoint ``spec["checkpoint"]`` as generation 0 and write its member outputs."""
+    path = Path(spec["checkpoint"])
+    ckpt = check_teacher_checkpoint(spec, data)
+    model = ckpt_io.build_from_checkpoint(ckpt, path).to(device).eval()
+    log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
+    scores, predictions = get_task(data.task).trainer().score(model, data, spec["recipe"], device)
+    metrics = member_metrics(spec, data, ckpt["model"]["name"], "imported", model, 0, started, source_history(path), scores,
+                             imported_from=str(path))
+    ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
+    log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
+    return metrics
+
+
+def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, device: torch.device, started: float,
+                 log: Callable[[str], None] = print) -> dict:
+    """The trained member's lifecycle (see the module docstring)."""
+    task = get_task(data.task).trainer()
+    recipe = task.Recipe.from_dict(spec["recipe"])
+    objective_name = spec["objective"]["name"]
+    objective = get_objective(objective_name)
+    objective_args = spec["objective"].get("args", {})
+    if objective.needs_teacher and teacher_path is None:
+        raise TrainingError(f"objective {objective_name!r} needs a teacher checkpoint (--teacher)")
+    data = data.to(device)
+    teacher = task.load_teacher(teacher_path, data, recipe, device) if objective.needs_teacher else None
+
+    seed = int(spec["train_seed"])
+    torch.manual_seed(seed)
+    info = task.model_info(spec, data)
+    model = task.prepare(task.build(info, data), recipe, device)
+    loop = task.Loop(model, teacher, objective, objective_args, recipe, data, device, seed)
+
+    history: list[dict] = []
+    start_epoch = 0
+    resume_path = out_dir / ckpt_io.RESUME_FILE
+    resumed = ckpt_io.load_resume(out_dir, spec)
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        loop.load_state_dict(resumed)
+        ckpt_io.set_rng_state(resumed["rng"], loop.generators)
+        history, start_epoch = resumed["history"], resumed["epoch"]
+        log(f"resumed from epoch {start_epoch} ({resume_path})")
+    log(f"train {spec.get('member', '?')}: {info['name']} ({num_parameters(model):,} params) on {data.name}, "
+        f"objective {objective_name}, {recipe.epochs} epochs, device {device}{loop.describe()}, seed {seed}")
+
+    for epoch in range(start_epoch, recipe.epochs):
+        epoch_start = time.perf_counter()
+        row = {"epoch": epoch + 1, **loop.train_epoch(epoch)}
+        if not math.isfinite(row["train_loss"]):
+            raise TrainingError(
+                f"training diverged in epoch {epoch + 1} (loss {row['train_loss']}); the last good state is "
+                f"{resume_path if epoch > 0 else 'none (first epoch)'}; {loop.divergence_hint}"
+            )
+        row = loop.end_epoch(epoch, row, history)
+        row["seconds"] = time.perf_counter() - epoch_start
+        history.append(row)
+        log(loop.epoch_line(row, recipe.epochs))
+        ckpt_io.save_torch(
+            {"format": ckpt_io.RESUME_FORMAT, "spec_hash": ckpt_io.spec_hash(spec), "epoch": epoch + 1,
+             "model": model.state_dict(), **loop.state_dict(), "history": history, "rng": ckpt_io.rng_state(loop.generators)},
+            resume_path,
+        )
+
+    scores, predictions = loop.final_scores()
+    metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores)
+    ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
+    log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
+    return metrics

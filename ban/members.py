@@ -1,0 +1,204 @@
+"""Member kinds: every kind of member a lineage can hold, each defined once (no torch import).
+
+A lineage of seed ``s`` holds:
+
+- the **teacher** ``gen0``: trained on labels (objective ``ce``), training seed ``1000·s``;
+- **BAN generations** ``gen<k>`` (k ≥ 1): generation k learns from ``gen<k−1>`` with the lineage's
+  objective (``ban`` or ``ban_l``), training seed ``1000·s + k``;
+- **controls** (one entry each in ``CONTROLS``): students of ``gen0`` with their own objective and
+  training seed ``1000·s + seed_offset``;
+- **ensembles** ``ens<k>`` (Ens*k): the average of saved test probabilities, never trained.
+
+Everything that reads member names — study expansion, the schema's enums (checked by a test), the
+workflow's wildcard constraints, table columns and their order, plot styles — reads this module.
+Adding a control is one ``Control(...)`` line here plus its objective in ``ban/objectives.py``
+and its name in the schema's ``control_name`` enum.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class MemberError(ValueError):
+    """A member or column name that no member kind matches; the message lists the kinds."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """A control: a student of ``gen0`` trained with ``objective`` (a name in ``ban.objectives``).
+
+    ``label`` is its table column; ``colour`` and ``linestyle`` its matplotlib style in plots."""
+
+    name: str
+    label: str
+    objective: str
+    seed_offset: int
+    colour: str
+    linestyle: str
+
+
+CONTROLS: dict[str, Control] = {
+    control.name: control
+    for control in (
+        Control("ban_l", "BAN+L", "ban_l", 101, "#d62728", "--"),
+        Control("cwtm", "CWTM", "cwtm", 102, "#9467bd", "-."),
+        Control("dkpp", "DKPP", "dkpp", 103, "#8c564b", ":"),
+    )
+}
+"""The controls in table order: BAN+L (teacher + label loss), CWTM (label loss weighted by the
+teacher's max probability), DKPP (teacher outputs with the non-argmax probabilities permuted)."""
+
+TEACHER = "Teacher"
+TEACHER_OBJECTIVE = "ce"
+GENERATION_OBJECTIVES = ("ban", "ban_l")
+"""Objectives a lineage's BAN generations may use (the schema's ``lineage.objective`` enum)."""
+
+SEED_STRIDE = 1000
+"""Training seed of a member: ``SEED_STRIDE · seed + offset``."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of member: ``role`` (teacher, generation, control, ensemble), ``k`` (generation
+    index or ensemble size; ``None`` for controls) and, for controls, the ``Control`` entry."""
+
+    member: str
+    role: str
+    k: int | None = None
+    control: Control | None = None
+
+    @property
+    def label(self) -> str:
+        """Table column: Teacher, BAN-k, the control's label, Ens*k."""
+        if self.role == "teacher":
+            return TEACHER
+        if self.role == "generation":
+            return f"BAN-{self.k}"
+        if self.role == "control":
+            return self.control.label
+        return f"Ens*{self.k}"
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Column sort key: Teacher, BAN-1..K, the controls in ``CONTROLS`` order, Ens*2..K."""
+        if self.role == "teacher":
+            return (0, 0)
+        if self.role == "generation":
+            return (1, self.k)
+        if self.role == "control":
+            return (2 + list(CONTROLS).index(self.member), 0)
+        return (2 + len(CONTROLS), self.k)
+
+    @property
+    def trained(self) -> bool:
+        return self.role != "ensemble"
+
+    @property
+    def teacher(self) -> str | None:
+        """The member whose ``model.pt`` teaches this one: ``gen<k−1>`` for a generation,
+        ``gen0`` for a control, ``None`` for the teacher and ensembles."""
+        if self.role == "generation":
+            return f"gen{self.k - 1}"
+        if self.role == "control":
+            return "gen0"
+        return None
+
+    @property
+    def seed_offset(self) -> int:
+        """``train_seed − SEED_STRIDE · seed``; ensembles are not trained."""
+        if self.role in ("teacher", "generation"):
+            return self.k
+        if self.role == "control":
+            return self.control.seed_offset
+        raise MemberError(f"{self.member!r} is an ensemble: it is not trained")
+
+    def objective(self, lineage_objective: str = "ban") -> str:
+        """Objective name: ``ce`` for the teacher, the lineage's for generations, the control's own."""
+        if self.role == "teacher":
+            return TEACHER_OBJECTIVE
+        if self.role == "generation":
+            return lineage_objective
+        if self.role == "control":
+            return self.control.objective
+        raise MemberError(f"{self.member!r} is an ensemble: it has no objective")
+
+
+_CONTROL_ALTERNATIVES = "|".join(re.escape(name) for name in CONTROLS)
+MEMBER_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ens[1-9]\d*"
+"""Regular expression of every member name (the workflow's ``member`` wildcard)."""
+TRAINED_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}"
+"""Regular expression of trained member names (``overrides`` keys)."""
+CONTROL_PATTERN = _CONTROL_ALTERNATIVES
+"""Regular expression of control names (the workflow's ``control`` wildcard)."""
+
+_MEMBER_RE = re.compile(rf"^(?:gen(?P<gen>\d+)|(?P<control>{_CONTROL_ALTERNATIVES})|ens(?P<ens>[1-9]\d*))$")
+_LABELS = {control.label: name for name, control in CONTROLS.items()}
+_COLUMN_RE = re.compile(
+    rf"^(?:{TEACHER}|BAN-(?P<gen>[1-9]\d*)|(?P<control>{'|'.join(re.escape(label) for label in _LABELS)})|Ens\*(?P<ens>[1-9]\d*))$"
+)
+_KINDS_TEXT = f"gen<k>, {', '.join(CONTROLS)} or ens<k>"
+
+
+def kind_of(member: str) -> Kind:
+    """The kind of member ``member`` (``gen3``, ``cwtm``, ``ens2``); else ``MemberError``."""
+    match = _MEMBER_RE.match(member) if isinstance(member, str) else None
+    if match is None:
+        raise MemberError(f"unknown member {member!r} (expected {_KINDS_TEXT})")
+    if match["gen"] is not None:
+        k = int(match["gen"])
+        return Kind(member, "teacher" if k == 0 else "generation", k)
+    if match["control"] is not None:
+        return Kind(member, "control", None, CONTROLS[match["control"]])
+    return Kind(member, "ensemble", int(match["ens"]))
+
+
+def kind_of_column(column: str) -> Kind:
+    """The kind whose table column is ``column`` (``Teacher``, ``BAN-2``, ``CWTM``, ``Ens*3``)."""
+    match = _COLUMN_RE.match(column) if isinstance(column, str) else None
+    if match is None:
+        raise MemberError(f"unknown table column {column!r}")
+    if column == TEACHER:
+        return kind_of("gen0")
+    if match["gen"] is not None:
+        return kind_of(f"gen{match['gen']}")
+    if match["control"] is not None:
+        return kind_of(_LABELS[match["control"]])
+    return kind_of(f"ens{match['ens']}")
+
+
+def is_member(name: str) -> bool:
+    return isinstance(name, str) and _MEMBER_RE.match(name) is not None
+
+
+def is_column(name: str) -> bool:
+    return isinstance(name, str) and _COLUMN_RE.match(name) is not None
+
+
+def column_label(member: str) -> str:
+    """Table column of a member name: gen0→Teacher, genk→BAN-k, ban_l→BAN+L, ensk→Ens*k, ..."""
+    return kind_of(member).label
+
+
+def column_sort_key(column: str) -> tuple[int, int]:
+    """Sort key of a table column (see ``Kind.rank``)."""
+    return kind_of_column(column).rank
+
+
+def generation_of(column: str) -> int | None:
+    """Generation index of Teacher (0) and BAN-k (k); None for controls and ensembles."""
+    kind = kind_of_column(column) if is_column(column) else None
+    return kind.k if kind is not None and kind.role in ("teacher", "generation") else None
+
+
+def ensemble_size(column: str) -> int | None:
+    """k of an Ens*k column; None for any other column."""
+    kind = kind_of_column(column) if is_column(column) else None
+    return kind.k if kind is not None and kind.role == "ensemble" else None
+
+
+def control_style(column: str) -> tuple[str, str] | None:
+    """``(colour, linestyle)`` of a control's column; None for other columns."""
+    kind = kind_of_column(column) if is_column(column) else None
+    return (kind.control.colour, kind.control.linestyle) if kind is not None and kind.role == "control" else None

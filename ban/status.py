@@ -1,0 +1,97 @@
+"""``python -m ban status``: which members of each study are done, and on which code (no torch).
+
+A member is ``missing`` (no ``metrics.json``), ``finished`` (its ``metrics.json`` records the
+current code fingerprint of its rule: ``ban.member``'s import closure for trained members,
+``ban.ensemble``'s for ensembles, see ``ban.fingerprint``) or ``finished (older code)`` (it
+records another fingerprint, or none). Paths are relative to the working directory, as the
+workflow's are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ban.fingerprint import RuleCode
+from ban.study import StudyError, iter_members, member_dir
+
+SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+MISSING, FINISHED, OLDER = "missing", "finished", "finished (older code)"
+STATES = (FINISHED, OLDER, MISSING)
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    study: str
+    lineage: str
+    seed: int
+    member: str
+    state: str
+
+
+def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
+    """The config at ``path``, validated against the workflow's schema with its defaults filled in."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no config file {path}")
+    config = yaml.safe_load(path.read_text()) or {}
+    try:
+        validate(config, str(schema))
+    except WorkflowError as err:
+        lines = str(err).strip().splitlines()
+        problem = next((line.removeprefix("ValidationError: ") for line in lines if line.startswith("ValidationError: ")), lines[0])
+        where = next((line.removeprefix("On ").rstrip(":") for line in lines if line.startswith("On instance")), "")
+        raise ValueError(f"{path}: {problem}" + (f" (at {where})" if where else "")) from None
+    return config
+
+
+def recorded_code(metrics_path: Path) -> str | None:
+    try:
+        return json.loads(metrics_path.read_text()).get("code")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def member_statuses(config: dict, code: RuleCode | None = None, root: Path = Path(".")) -> list[MemberStatus]:
+    """The state of every member of every study of ``config``, in config order."""
+    code = code or RuleCode()
+    try:
+        members = list(iter_members(config))
+    except StudyError as err:
+        raise ValueError(f"invalid config: {err}") from None
+    statuses = []
+    for study, lineage, seed, member in members:
+        metrics = Path(root) / member_dir(study, lineage, seed, member) / "metrics.json"
+        if not metrics.is_file():
+            state = MISSING
+        else:
+            state = FINISHED if recorded_code(metrics) == code.of_member(member) else OLDER
+        statuses.append(MemberStatus(study, lineage, int(seed), member, state))
+    return statuses
+
+
+def format_status(statuses: list[MemberStatus]) -> str:
+    """Per study: a counts line, then one aligned row per member (lineage, seed, member, status)."""
+    blocks = []
+    for study in dict.fromkeys(s.study for s in statuses):
+        rows = [s for s in statuses if s.study == study]
+        counts = Counter(s.state for s in rows)
+        summary = ", ".join(f"{counts[state]} {state}" for state in STATES)
+        table = [("lineage", "seed", "member", "status")] + [(s.lineage, str(s.seed), s.member, s.state) for s in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(3)]
+        lines = [f"{study}: {len(rows)} members: {summary}"]
+        lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in table]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def status(configfile: str | Path = "config.yaml", root: Path = Path(".")) -> str:
+    """The report ``python -m ban status`` prints."""
+    return format_status(member_statuses(load_config(configfile), root=root))

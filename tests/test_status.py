@@ -1,0 +1,60 @@
+"""`python -m ban status`: missing, finished, finished on older code (ban.status, no torch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ban.fingerprint import RuleCode
+from ban.status import FINISHED, MISSING, OLDER, load_config, member_statuses
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "workflow" / "tiny.yaml"
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """The tiny study with one seed: gen0 on the current code, gen1 on other code, cwtm without a
+    recorded code, ens2 on the current ensemble code; the other members are missing."""
+    config = yaml.safe_load(TINY.read_text())
+    config["studies"]["tiny"]["seeds"] = [0]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    code = RuleCode()
+    for member, recorded in {"gen0": code("training"), "gen1": "0123456789abcdef", "cwtm": None, "ens2": code("ensemble")}.items():
+        folder = tmp_path / "results/tiny/cnn/seed0" / member
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"member": member} | ({"code": recorded} if recorded else {})))
+    return tmp_path
+
+
+def test_member_states_follow_the_recorded_code(project):
+    statuses = member_statuses(load_config(project / "config.yaml"), root=project)
+    assert {s.member: s.state for s in statuses} == {
+        "gen0": FINISHED, "gen1": OLDER, "gen2": MISSING, "ban_l": MISSING, "cwtm": OLDER, "dkpp": MISSING, "ens2": FINISHED,
+    }
+    assert [s.member for s in statuses] == ["gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "ens2"]
+
+
+def test_status_command_prints_a_table_and_counts(project):
+    out = subprocess.run([sys.executable, "-m", "ban", "status"], cwd=project, capture_output=True, text=True,
+                         env=ENV, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0] == "tiny: 7 members: 2 finished, 2 finished (older code), 3 missing"
+    assert lines[1].split() == ["lineage", "seed", "member", "status"]
+    assert lines[3].split() == ["cnn", "0", "gen1", "finished", "(older", "code)"]
+    assert lines[4].split() == ["cnn", "0", "gen2", "missing"]
+
+
+def test_status_refuses_an_invalid_config(project):
+    (project / "bad.yaml").write_text(yaml.safe_dump({"studies": {"tiny": {"seeds": [0]}}}))
+    out = subprocess.run([sys.executable, "-m", "ban", "status", "--configfile", "bad.yaml"], cwd=project, capture_output=True,
+                         text=True, env=ENV)
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1] == "error: bad.yaml: 'dataset' is a required property (at instance['studies']['tiny'])"

@@ -1,0 +1,75 @@
+"""Code fingerprints from imports: which jobs an edit reruns, the rerun_on_code_change switch, and
+`python -m ban status` on a finished study (dry runs on a copy of the finished tiny study)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from ban.fingerprint import closure, import_graph
+from tests.workflow.conftest import planned_jobs, read_config, snakemake, write_config
+
+SEEDS = (0, 1)
+TRAINED = {f"seed{s}/{m}" for s in SEEDS for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp")}
+ENSEMBLES = {f"seed{s}/ens2" for s in SEEDS}
+TRAINING_RULES = {"teacher", "generation", "control"}
+
+
+def job_counts(project: Path, *args: str) -> dict[str, int]:
+    """Jobs per rule that a dry run plans (Snakemake's "Job stats"), without the total."""
+    out = snakemake(project, "--dry-run", *args)
+    text = out.stdout + out.stderr
+    if "Job stats:" not in text:
+        return {}
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M))
+    return {rule: int(n) for rule, n in counts.items() if rule != "total"}
+
+
+def edit_docstring(path: Path) -> None:
+    """Change the first line of a module's docstring (no behaviour changes)."""
+    text = path.read_text()
+    assert text.startswith('"""'), f"{path} has no module docstring"
+    path.write_text('"""Edited. ' + text[3:])
+
+
+def test_editing_the_summary_code_of_the_tables_reruns_the_plot(tiny_copy):
+    """ban/report/frame.py holds the summaries tables and plots share: both rerun, nothing else."""
+    with open(tiny_copy / "ban/report/frame.py", "a") as handle:
+        handle.write("\n# a change to the summaries of the tables\n")
+    assert job_counts(tiny_copy) == {"table": 3, "plot": 1, "all": 1}  # one table job per stem: table, table_nll, table_ece
+
+
+def test_code_changes_rerun_nothing_with_rerun_on_code_change_false(tiny_copy):
+    config = read_config(tiny_copy)
+    config["rerun_on_code_change"] = False
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) <= {"table", "plot"}  # switching off: report jobs once ("frozen" code), no member
+    edit_docstring(tiny_copy / "ban/objectives.py")
+    assert planned_jobs(tiny_copy) <= {"table", "plot"}
+    config["rerun_on_code_change"] = True
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) >= TRAINED | {"table", "plot"}
+
+
+def status(project: Path) -> list[str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project)}
+    out = subprocess.run([sys.executable, "-m", "ban", "status"], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_status_shows_members_trained_on_older_code(tiny_copy):
+    assert status(tiny_copy)[0] == "tiny: 14 members: 14 finished, 0 finished (older code), 0 missing"
+    edit_docstring(tiny_copy / "ban/objectives.py")
+    ensembles_too = "ban.objectives" in closure("ban.ensemble", import_graph(tiny_copy / "ban"))
+    (tiny_copy / "results/tiny/cnn/seed1/dkpp/metrics.json").unlink()
+    lines = status(tiny_copy)
+    states = {f"seed{row.split()[1]}/{row.split()[2]}": " ".join(row.split()[3:]) for row in lines[2:]}
+    older = TRAINED - {"seed1/dkpp"} | (ENSEMBLES if ensembles_too else set())
+    assert states == {label: "finished (older code)" for label in older} | {"seed1/dkpp": "missing"} | {
+        label: "finished" for label in ENSEMBLES - older
+    }
+    assert lines[0] == f"tiny: 14 members: {14 - 1 - len(older)} finished, {len(older)} finished (older code), 1 missing"
