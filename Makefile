@@ -20,6 +20,7 @@ data: setup
 
 run: setup data
 	snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
+	@$(PYTHON) -c "import yaml; [print(open(f'results/{s}/claims.md', encoding='utf-8').read()) for s in yaml.safe_load(open('config.yaml'))['studies']]"
 
 test: setup data
 	$(PYTHON) -m pytest -q

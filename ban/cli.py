@@ -99,6 +99,13 @@ def _cmd_plot(args: argparse.Namespace) -> None:
     write_plots([Path(p) for p in args.metrics], Path(args.out))
 
 
+def _cmd_claims(args: argparse.Namespace) -> None:
+    from ban.report.claims import write_claims
+
+    written = write_claims([Path(p) for p in args.metrics], Path(args.out))
+    print(f"wrote {', '.join(str(p) for p in written)}")
+
+
 def _cmd_status(args: argparse.Namespace) -> None:
     from ban.status import status
 
@@ -154,13 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--paper", help="paper numbers as JSON {lineage: {column: value}} or @file")
-    p.add_argument("--stem", help="write only this table (table, table_nll, ..., table_paper); default: all of the task's")
+    p.add_argument("--stem", help="write only this table (table, table_nll, ..., table_paper, table_fidelity); default: all of "
+                                  "the task's (table_fidelity only by name: it reads the predictions.npz beside each metrics file)")
     p.set_defaults(run=_cmd_table)
 
     p = sub.add_parser("plot", help="plots (png) of a study's metrics")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(run=_cmd_plot)
+
+    p = sub.add_parser("claims", help="the paper's claims tested on a study's metrics (claims.md, claims.json)")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(run=_cmd_claims)
 
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
     p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")

@@ -97,7 +97,7 @@ def watch_workflow(pid: int, interval: float = 2.0) -> threading.Thread | None:
     signal.signal(signal.SIGTERM, _terminate)
     started = process_start(pid)
     if started is None:
-        raise WorkflowGone(f"workflow process {pid} is not running")
+        raise WorkflowGone(f"stopped: workflow process {pid} has ended; resume.pt holds the last finished epoch")
 
     def watch() -> None:
         while process_start(pid) == started:

@@ -7,7 +7,11 @@ A lineage of seed ``s`` holds:
   objective (``ban`` or ``ban_l``), training seed ``1000·s + k``;
 - **controls** (one entry each in ``CONTROLS``): students of ``gen0`` with their own objective and
   training seed ``1000·s + seed_offset``;
-- **ensembles** ``ens<k>`` (Ens*k): the average of saved test probabilities, never trained.
+- **independent networks** ``ind<i>`` (the lineage's ``independent: N``, i = 1..N): trained on
+  labels like the teacher (same architecture and recipe), training seed ``1000·s + 200 + i``;
+- **ensembles**, the average of saved test probabilities, never trained: ``ens<k>`` (Ens*k, of
+  BAN generations) and ``indep<k>`` (Indep*k: the teacher and ``ind1..ind<k−1>``, the control
+  that tells born-again ensembling from plain seed ensembling).
 
 Everything that reads member names — study expansion, the schema's enums (checked by a test), the
 workflow's wildcard constraints, table columns and their order, plot styles — reads this module.
@@ -27,7 +31,8 @@ class MemberError(ValueError):
 
 @dataclass(frozen=True)
 class Control:
-    """A control: a student of ``gen0`` trained with ``objective`` (a name in ``ban.objectives``).
+    """A control: a student of ``gen0`` trained with ``objective`` (a name in ``ban.objectives``)
+    and ``objective_args``.
 
     ``label`` is its table column; ``colour`` and ``linestyle`` its matplotlib style in plots."""
 
@@ -37,6 +42,7 @@ class Control:
     seed_offset: int
     colour: str
     linestyle: str
+    objective_args: tuple[tuple[str, object], ...] = ()
 
 
 CONTROLS: dict[str, Control] = {
@@ -45,10 +51,12 @@ CONTROLS: dict[str, Control] = {
         Control("ban_l", "BAN+L", "ban_l", 101, "#d62728", "--"),
         Control("cwtm", "CWTM", "cwtm", 102, "#9467bd", "-."),
         Control("dkpp", "DKPP", "dkpp", 103, "#8c564b", ":"),
+        Control("dkpp_fixed", "DKPP-fixed", "dkpp", 104, "#e377c2", "-", (("permutation", "per_example"),)),
     )
 }
 """The controls in table order: BAN+L (teacher + label loss), CWTM (label loss weighted by the
-teacher's max probability), DKPP (teacher outputs with the non-argmax probabilities permuted)."""
+teacher's max probability), DKPP (teacher outputs with the non-argmax probabilities permuted
+afresh at every step) and DKPP-fixed (one permutation per training example for the whole run)."""
 
 TEACHER = "Teacher"
 TEACHER_OBJECTIVE = "ce"
@@ -57,17 +65,23 @@ GENERATION_OBJECTIVES = ("ban", "ban_l")
 
 SEED_STRIDE = 1000
 """Training seed of a member: ``SEED_STRIDE · seed + offset``."""
+INDEPENDENT_SEED_OFFSET = 200
+"""``ind<i>`` trains with offset ``INDEPENDENT_SEED_OFFSET + i`` (distinct from every other member's)."""
+ENSEMBLE_FAMILIES = {"ens": "Ens", "indep": "Indep"}
+"""Ensemble member prefix → column prefix: ``ens<k>`` → ``Ens*k``, ``indep<k>`` → ``Indep*k``."""
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of member: ``role`` (teacher, generation, control, ensemble), ``k`` (generation
-    index or ensemble size; ``None`` for controls) and, for controls, the ``Control`` entry."""
+    """One kind of member: ``role`` (teacher, generation, control, independent, ensemble), ``k``
+    (generation index, independent index or ensemble size; ``None`` for controls), for controls
+    the ``Control`` entry, for ensembles the ``family`` (``ens`` or ``indep``)."""
 
     member: str
     role: str
     k: int | None = None
     control: Control | None = None
+    family: str | None = None
 
     @property
     def label(self) -> str:
@@ -78,18 +92,23 @@ class Kind:
             return f"BAN-{self.k}"
         if self.role == "control":
             return self.control.label
-        return f"Ens*{self.k}"
+        if self.role == "independent":
+            return f"Ind-{self.k}"
+        return f"{ENSEMBLE_FAMILIES[self.family]}*{self.k}"
 
     @property
     def rank(self) -> tuple[int, int]:
-        """Column sort key: Teacher, BAN-1..K, the controls in ``CONTROLS`` order, Ens*2..K."""
+        """Column sort key: Teacher, BAN-1..K, the controls in ``CONTROLS`` order, Ind-1..N, then
+        Ens*2, Indep*2, Ens*3, Indep*3, … (each Indep*k beside its Ens*k)."""
         if self.role == "teacher":
             return (0, 0)
         if self.role == "generation":
             return (1, self.k)
         if self.role == "control":
             return (2 + list(CONTROLS).index(self.member), 0)
-        return (2 + len(CONTROLS), self.k)
+        if self.role == "independent":
+            return (2 + len(CONTROLS), self.k)
+        return (3 + len(CONTROLS), 2 * self.k + list(ENSEMBLE_FAMILIES).index(self.family))
 
     @property
     def trained(self) -> bool:
@@ -112,11 +131,14 @@ class Kind:
             return self.k
         if self.role == "control":
             return self.control.seed_offset
+        if self.role == "independent":
+            return INDEPENDENT_SEED_OFFSET + self.k
         raise MemberError(f"{self.member!r} is an ensemble: it is not trained")
 
     def objective(self, lineage_objective: str = "ban") -> str:
-        """Objective name: ``ce`` for the teacher, the lineage's for generations, the control's own."""
-        if self.role == "teacher":
+        """Objective name: ``ce`` for the teacher and independent networks, the lineage's for
+        generations, the control's own."""
+        if self.role in ("teacher", "independent"):
             return TEACHER_OBJECTIVE
         if self.role == "generation":
             return lineage_objective
@@ -126,19 +148,25 @@ class Kind:
 
 
 _CONTROL_ALTERNATIVES = "|".join(re.escape(name) for name in CONTROLS)
-MEMBER_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ens[1-9]\d*"
-"""Regular expression of every member name (the workflow's ``member`` wildcard)."""
-TRAINED_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}"
+ENSEMBLE_PATTERN = rf"(?:{'|'.join(ENSEMBLE_FAMILIES)})[1-9]\d*"
+"""Regular expression of ensemble names (the workflow's ``ensemble`` wildcard)."""
+MEMBER_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*|{ENSEMBLE_PATTERN}"
+"""Regular expression of every member name."""
+TRAINED_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*"
 """Regular expression of trained member names (``overrides`` keys)."""
 CONTROL_PATTERN = _CONTROL_ALTERNATIVES
 """Regular expression of control names (the workflow's ``control`` wildcard)."""
 
-_MEMBER_RE = re.compile(rf"^(?:gen(?P<gen>\d+)|(?P<control>{_CONTROL_ALTERNATIVES})|ens(?P<ens>[1-9]\d*))$")
-_LABELS = {control.label: name for name, control in CONTROLS.items()}
-_COLUMN_RE = re.compile(
-    rf"^(?:{TEACHER}|BAN-(?P<gen>[1-9]\d*)|(?P<control>{'|'.join(re.escape(label) for label in _LABELS)})|Ens\*(?P<ens>[1-9]\d*))$"
+_MEMBER_RE = re.compile(
+    rf"^(?:gen(?P<gen>\d+)|(?P<control>{_CONTROL_ALTERNATIVES})|ind(?P<ind>[1-9]\d*)|(?P<family>{'|'.join(ENSEMBLE_FAMILIES)})(?P<ens>[1-9]\d*))$"
 )
-_KINDS_TEXT = f"gen<k>, {', '.join(CONTROLS)} or ens<k>"
+_LABELS = {control.label: name for name, control in CONTROLS.items()}
+_FAMILIES = {label: family for family, label in ENSEMBLE_FAMILIES.items()}
+_COLUMN_RE = re.compile(
+    rf"^(?:{TEACHER}|BAN-(?P<gen>[1-9]\d*)|(?P<control>{'|'.join(re.escape(label) for label in _LABELS)})|Ind-(?P<ind>[1-9]\d*)"
+    rf"|(?P<family>{'|'.join(_FAMILIES)})\*(?P<ens>[1-9]\d*))$"
+)
+_KINDS_TEXT = f"gen<k>, {', '.join(CONTROLS)}, ind<i>, ens<k> or indep<k>"
 
 
 def kind_of(member: str) -> Kind:
@@ -151,7 +179,9 @@ def kind_of(member: str) -> Kind:
         return Kind(member, "teacher" if k == 0 else "generation", k)
     if match["control"] is not None:
         return Kind(member, "control", None, CONTROLS[match["control"]])
-    return Kind(member, "ensemble", int(match["ens"]))
+    if match["ind"] is not None:
+        return Kind(member, "independent", int(match["ind"]))
+    return Kind(member, "ensemble", int(match["ens"]), family=match["family"])
 
 
 def kind_of_column(column: str) -> Kind:
@@ -165,7 +195,9 @@ def kind_of_column(column: str) -> Kind:
         return kind_of(f"gen{match['gen']}")
     if match["control"] is not None:
         return kind_of(_LABELS[match["control"]])
-    return kind_of(f"ens{match['ens']}")
+    if match["ind"] is not None:
+        return kind_of(f"ind{match['ind']}")
+    return kind_of(f"{_FAMILIES[match['family']]}{match['ens']}")
 
 
 def is_member(name: str) -> bool:
@@ -192,10 +224,10 @@ def generation_of(column: str) -> int | None:
     return kind.k if kind is not None and kind.role in ("teacher", "generation") else None
 
 
-def ensemble_size(column: str) -> int | None:
-    """k of an Ens*k column; None for any other column."""
+def ensemble_size(column: str, family: str = "ens") -> int | None:
+    """k of an Ens*k column (``family="indep"``: of an Indep*k column); None for any other column."""
     kind = kind_of_column(column) if is_column(column) else None
-    return kind.k if kind is not None and kind.role == "ensemble" else None
+    return kind.k if kind is not None and kind.role == "ensemble" and kind.family == family else None
 
 
 def control_style(column: str) -> tuple[str, str] | None:

@@ -1,7 +1,9 @@
 """Scores of predicted probabilities ``probs [N, C]`` against ``labels [N]`` (numpy arrays).
 
 - ``error_percent = 100 · mean(argmax probs ≠ label)``
-- ``nll = mean(−log max(p_label, 1e-12))`` in nats
+- ``nll = mean(−log max(p_label, PROB_FLOOR))`` in nats, ``PROB_FLOOR`` = float32's smallest
+  normal (1.18e-38): the only floor is where float32 probabilities stop, so an over-confident
+  wrong prediction costs up to 87.3 nats, not 27.6
 - ``ece_percent = 100 · Σ_b (|B_b|/N) · |acc(B_b) − conf(B_b)|`` over 15 equal-width confidence bins
 - ``perplexity = exp(mean(−log p_target))`` for language models
 """
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-EPS = 1e-12
+PROB_FLOOR = float(np.finfo(np.float32).tiny)
+"""The smallest normal float32: probabilities are float32, so this floor only stops log(0)."""
 
 
 def error_percent(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -18,7 +21,7 @@ def error_percent(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], EPS))))
+    return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels].astype(np.float64), PROB_FLOOR))))
 
 
 def ece_percent(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -35,7 +38,7 @@ def ece_percent(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
 
 
 def perplexity(target_probs: np.ndarray) -> float:
-    return float(np.exp(-np.mean(np.log(np.maximum(target_probs.astype(np.float64), EPS)))))
+    return float(np.exp(-np.mean(np.log(np.maximum(target_probs.astype(np.float64), PROB_FLOOR)))))
 
 
 def classification_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -22,14 +22,19 @@ from ban.registry import Registry
 
 @dataclass(frozen=True)
 class Objective:
-    """How the trainer calls a loss: ``fn(student_logits, [teacher_logits], [targets], **args)``."""
+    """How the trainer calls a loss: ``fn(student_logits, [teacher_logits], [targets], **args)``,
+    adding ``generator=`` (the run's ``objective`` random stream) when ``uses_generator`` and
+    ``example_keys=`` (``[batch, classes]`` uniform numbers fixed per training example for the
+    whole run, drawn from the run's seed; ``None`` where the task has no examples) when
+    ``uses_example_keys``."""
 
     fn: Callable[..., torch.Tensor]
     needs_teacher: bool
     needs_labels: bool
     uses_generator: bool = False
+    uses_example_keys: bool = False
 
-    def __call__(self, student_logits, teacher_logits, targets, generator=None, **args) -> torch.Tensor:
+    def __call__(self, student_logits, teacher_logits, targets, generator=None, example_keys=None, **args) -> torch.Tensor:
         inputs = [student_logits]
         if self.needs_teacher:
             inputs.append(teacher_logits)
@@ -37,17 +42,21 @@ class Objective:
             inputs.append(targets)
         if self.uses_generator:
             args = {**args, "generator": generator}
+        if self.uses_example_keys:
+            args = {**args, "example_keys": example_keys}
         return self.fn(*inputs, **args)
 
 
 OBJECTIVES = Registry("objective")
 
 
-def objective(name: str, *, needs_teacher: bool, needs_labels: bool, uses_generator: bool = False):
+def objective(name: str, *, needs_teacher: bool, needs_labels: bool, uses_generator: bool = False,
+              uses_example_keys: bool = False):
     """Decorator registering a loss function as objective ``name`` (see :class:`Objective`)."""
 
     def add(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        entry = Objective(fn, needs_teacher=needs_teacher, needs_labels=needs_labels, uses_generator=uses_generator)
+        entry = Objective(fn, needs_teacher=needs_teacher, needs_labels=needs_labels, uses_generator=uses_generator,
+                          uses_example_keys=uses_example_keys)
         OBJECTIVES.register(name)(lambda: entry)
         return fn
 
@@ -92,19 +101,41 @@ def cwtm(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: to
     return (weights * per_sample).sum() / weights.sum()
 
 
-def dkpp_targets(teacher_logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+PERMUTATIONS = ("per_step", "per_example")
+
+
+def dkpp_targets(teacher_logits: torch.Tensor, generator: torch.Generator | None = None,
+                 example_keys: torch.Tensor | None = None, permutation: str = "per_step") -> torch.Tensor:
     """Dark Knowledge with Permuted Predictions: the teacher's softmax with, per sample, the argmax
-    probability kept at its class and the other ``n−1`` probabilities permuted at random among the
-    other classes (an independent permutation per sample and per call)."""
+    probability kept at its class and the other ``n−1`` probabilities permuted among the other
+    classes. The paper does not say how often the permutation is drawn; two readings:
+
+    - ``per_step`` (default): a fresh permutation for every sample at every step, from
+      ``generator``. In expectation it spreads the non-argmax mass evenly over the other classes:
+      a label smoothing whose strength follows the teacher's confidence.
+    - ``per_example``: one permutation per training example for the whole run (its
+      ``example_keys`` row, fixed and drawn from the run's seed): consistent but wrong class
+      similarities. Where the teacher's argmax of an example changes between views, the same
+      keys order the remaining classes.
+
+    The permutation sorts the non-argmax classes by their keys (argmax last) and gives class
+    ``j``-th-in-index-order the probability of the ``j``-th class in key order."""
+    if permutation not in PERMUTATIONS:
+        raise ValueError(f"dkpp permutation must be one of {', '.join(PERMUTATIONS)}; got {permutation!r}")
     probs = torch.softmax(teacher_logits.detach().float(), dim=-1)
     batch, classes = probs.shape
     top = probs.argmax(dim=-1, keepdim=True)
-    # Sort keys: +inf at the argmax keeps it last; random keys shuffle the rest. Applying the same
-    # sort to the probabilities and to the class indices yields a random bijection that fixes top.
-    key_device = generator.device if generator is not None else probs.device
-    keys = torch.rand(batch, classes, generator=generator, device=key_device).to(probs.device)
+    if permutation == "per_example":
+        if example_keys is None:
+            raise ValueError("dkpp permutation 'per_example' needs training examples (an image task)")
+        keys = example_keys.to(device=probs.device, dtype=torch.float32).clone()
+    else:
+        key_device = generator.device if generator is not None else probs.device
+        keys = torch.rand(batch, classes, generator=generator, device=key_device).to(probs.device)
+    # Sort keys: +inf at the argmax keeps it last; the keys order the rest. Applying the same
+    # sort to the probabilities and to the class indices yields a bijection that fixes top.
     keys.scatter_(1, top, float("inf"))
-    order = keys.argsort(dim=-1)  # random order of the non-argmax classes, argmax last
+    order = keys.argsort(dim=-1)  # the non-argmax classes in key order, argmax last
     source = torch.arange(classes, device=probs.device).expand(batch, classes).clone()
     source.scatter_(1, top, classes)  # push the argmax class last in a second ordering
     fixed_order = source.argsort(dim=-1)  # the non-argmax classes in index order, argmax last
@@ -114,11 +145,12 @@ def dkpp_targets(teacher_logits: torch.Tensor, generator: torch.Generator | None
     return permuted
 
 
-@objective("dkpp", needs_teacher=True, needs_labels=False, uses_generator=True)
-def dkpp(student_logits: torch.Tensor, teacher_logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+@objective("dkpp", needs_teacher=True, needs_labels=False, uses_generator=True, uses_example_keys=True)
+def dkpp(student_logits: torch.Tensor, teacher_logits: torch.Tensor, generator: torch.Generator | None = None,
+         example_keys: torch.Tensor | None = None, permutation: str = "per_step") -> torch.Tensor:
     """Cross-entropy to the permuted teacher distribution:
-    ``mean_s( −Σ_c dkpp_targets(t)_{s,c} · log_softmax(z_s)_c )``."""
-    targets = dkpp_targets(teacher_logits, generator)
+    ``mean_s( −Σ_c dkpp_targets(t)_{s,c} · log_softmax(z_s)_c )`` (``permutation``: see ``dkpp_targets``)."""
+    targets = dkpp_targets(teacher_logits, generator, example_keys, permutation)
     return -(targets * torch.log_softmax(student_logits.float(), dim=-1)).sum(dim=-1).mean()
 
 

@@ -28,14 +28,14 @@ def make_step(model, teacher, objective, objective_args: dict, optimizer, device
               generator: torch.Generator | None) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The eager step ``(x, y) -> (loss, correct)`` described in the module docstring."""
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         teacher_logits = None
         if teacher is not None:
             with torch.no_grad(), autocast(device, precision):
                 teacher_logits = teacher(x)
         with autocast(device, precision):
             logits = model(x)
-            loss = objective(logits, teacher_logits, y, generator=generator, **objective_args)
+            loss = objective(logits, teacher_logits, y, generator=generator, example_keys=keys, **objective_args)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -55,9 +55,11 @@ class Stepper:
         self.graph_lr: float | None = None
         self.side_stream = torch.cuda.Stream() if graphs else None
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step on ``(x, y)``; ``keys``: the batch's per-example keys (eager steps only: the
+        objectives that read them draw random numbers and never run from a graph)."""
         if not self.graphs or len(y) != self.batch_size:
-            return self.step(x, y)
+            return self.step(x, y, keys)
         if self.eager_steps < WARMUP_STEPS:  # warm-up on a side stream, as CUDA graph capture asks
             self.eager_steps += 1
             self.side_stream.wait_stream(torch.cuda.current_stream())

@@ -29,20 +29,35 @@ def generation_index(member: str) -> int | None:
     return kind.k if kind.role in ("teacher", "generation") else None
 
 
-def ensemble_members(lineage: dict, k: int) -> list[str]:
-    """The members Ens*k averages."""
-    if k in lineage.get("ensemble_with_teacher", []):
-        return [f"gen{i}" for i in range(k)]
-    return [f"gen{i}" for i in range(1, k + 1)]
+def ensemble_members(lineage: dict, k: int | str) -> list[str]:
+    """The members an ensemble averages: Ens*k (``k`` or ``"ens<k>"``) averages gen1..genk, or
+    gen0..gen(k−1) when k is in ``ensemble_with_teacher``; Indep*k (``"indep<k>"``) averages the
+    teacher and ind1..ind(k−1)."""
+    kind = kind_of(k if isinstance(k, str) else f"ens{k}")
+    if kind.family == "indep":
+        return ["gen0"] + [f"ind{i}" for i in range(1, kind.k)]
+    if kind.k in lineage.get("ensemble_with_teacher", []):
+        return [f"gen{i}" for i in range(kind.k)]
+    return [f"gen{i}" for i in range(1, kind.k + 1)]
 
 
 def trained_members(lineage: dict) -> list[str]:
-    """Members that are trained: gen0..genK, then the configured controls."""
-    return [f"gen{i}" for i in range(lineage["generations"] + 1)] + list(lineage.get("controls", []))
+    """Members that are trained: gen0..genK, the configured controls, then ind1..indN."""
+    return ([f"gen{i}" for i in range(lineage["generations"] + 1)] + list(lineage.get("controls", []))
+            + [f"ind{i}" for i in range(1, lineage.get("independent", 0) + 1)])
+
+
+def ensembles(lineage: dict) -> list[str]:
+    """The ensembles of a lineage: ens<k> for each listed k, each followed by indep<k> when the
+    lineage trains independent networks."""
+    names = []
+    for k in lineage.get("ensembles", []):
+        names += [f"ens{k}"] + ([f"indep{k}"] if lineage.get("independent", 0) else [])
+    return names
 
 
 def all_members(lineage: dict) -> list[str]:
-    return trained_members(lineage) + [f"ens{k}" for k in lineage.get("ensembles", [])]
+    return trained_members(lineage) + ensembles(lineage)
 
 
 def teacher_of(member: str) -> str | None:
@@ -67,6 +82,10 @@ def check_lineage(study: str, name: str, lineage: dict) -> None:
         needed = ensemble_members(lineage, k)
         if generation_index(needed[-1]) > generations:
             raise StudyError(f"{where}.ensembles: Ens*{k} needs {needed[-1]} but generations is {generations}")
+    independent = lineage.get("independent", 0)
+    if independent and max(lineage.get("ensembles") or [0]) - 1 > independent:
+        needed = max(lineage["ensembles"]) - 1
+        raise StudyError(f"{where}.independent: Indep*{needed + 1} needs {needed} independent networks, independent is {independent}")
     known = set(trained_members(lineage))
     for member in lineage.get("overrides", {}):
         if member not in known:
@@ -84,11 +103,13 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     lineage = s["lineages"][lineage_name]
     kind = kind_of(member)
     override = lineage.get("overrides", {}).get(member, {})
-    if kind.role == "teacher":
+    if kind.role in ("teacher", "independent"):
         model, objective_args = lineage["teacher"], {}
     else:
         model = lineage.get("student") or lineage["teacher"]
         objective_args = dict(lineage.get("objective_args", {})) if kind.role == "generation" else {}
+        if kind.role == "control":
+            objective_args = dict(kind.control.objective_args)
     objective = kind.objective(lineage.get("objective", "ban"))
     model = override.get("model", model)
     objective = override.get("objective", objective)

@@ -105,8 +105,17 @@ def check_objective(objective: dict) -> list[str]:
         entry = get_objective(objective["name"])
     except UnknownNameError as err:
         return [f"objective.name: {err}"]
-    allowed = keyword_parameters(entry.fn, skip={"generator"})
-    return check_arguments(objective.get("args", {}), allowed, "objective.args", f"objective {objective['name']!r}")
+    allowed = keyword_parameters(entry.fn, skip={"generator", "example_keys"})
+    where = f"objective {objective['name']!r}"
+    problems = check_arguments(objective.get("args", {}), allowed, "objective.args", where)
+    if not problems:  # a trial call on two samples of three classes: values the function refuses
+        student, teacher = torch.zeros(2, 3), torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 2.0]])
+        try:
+            entry(student, teacher, torch.tensor([0, 2]), generator=torch.Generator().manual_seed(0),
+                  example_keys=torch.rand(2, 3, generator=torch.Generator().manual_seed(1)), **objective.get("args", {}))
+        except (ValueError, TypeError, RuntimeError) as err:
+            problems.append(f"objective.args: {where} refuses {objective.get('args', {})}: {str(err).splitlines()[0]}")
+    return problems
 
 
 def _check_recipe_and_model(spec: dict, data) -> None:

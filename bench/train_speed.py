@@ -10,7 +10,8 @@
     per-sample torchvision transforms (crop + flip), fp32 student and teacher; ours/(c).
 
 (b) and (c) train a student of the same teacher for ``--epochs`` epochs with the same recipe
-(cosine learning rate, Nesterov SGD, weight decay 5e-4) and report its test error, so speed is
+(cosine learning rate, Nesterov SGD, weight decay 5e-4 on every parameter, as the trainer's default recipe
+does) and report its test error, so speed is
 compared at equal epochs and accuracy. Rates are images/s of the training part of each epoch
 (evaluation excluded), averaged over the epochs after the first (the first pays for cuDNN's
 kernel choice and worker start-up) when there are two or more.

@@ -106,3 +106,30 @@ def test_registry_lists_valid_names_for_unknown_objective():
     assert sorted(OBJECTIVES.names()) == ["ban", "ban_l", "ce", "cwtm", "dkpp"]
     with pytest.raises(UnknownNameError, match="valid: ban, ban_l, ce, cwtm, dkpp"):
         get_objective("kd")
+
+
+def test_dkpp_per_example_permutation_is_fixed_per_example_and_keeps_the_argmax():
+    keys = torch.rand(3, 6, generator=torch.Generator().manual_seed(4))  # the run's table rows for 3 examples
+    teacher = torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0, 0.0]]).repeat(3, 1)  # the same teacher output
+    first = dkpp_targets(teacher, torch.Generator().manual_seed(0), keys, "per_example")
+    later = dkpp_targets(teacher, torch.Generator().manual_seed(99), keys, "per_example")  # another step, another epoch
+    assert torch.equal(first, later)  # fixed for each example, whatever the step's random stream
+    assert len({tuple(row.tolist()) for row in first}) == 3  # different between examples
+    probs = torch.softmax(teacher, dim=-1)
+    assert torch.equal(first[:, 0], probs[:, 0])  # the argmax keeps its probability
+    for row in first:
+        assert torch.allclose(row.sort().values, probs[0].sort().values)
+    # By hand for example 0: the non-argmax classes 1..5 in key order receive, in index order, the
+    # probabilities of the classes in key order.
+    order = [c for c in keys[0].argsort().tolist() if c != 0]
+    expected = probs[0].clone()
+    for target, source in zip(range(1, 6), order):
+        expected[target] = probs[0, source]
+    assert torch.equal(first[0], expected)
+
+
+def test_dkpp_permutation_values_are_checked():
+    with pytest.raises(ValueError, match="permutation must be one of per_step, per_example; got 'per_epoch'"):
+        dkpp_targets(torch.zeros(2, 3), permutation="per_epoch")
+    with pytest.raises(ValueError, match="needs training examples"):
+        dkpp_targets(torch.zeros(2, 3), permutation="per_example")

@@ -37,16 +37,17 @@ def project(tmp_path) -> Path:
 def test_member_states_follow_the_recorded_code(project):
     statuses = member_statuses(load_config(project / "config.yaml"), root=project)
     assert {s.member: s.state for s in statuses} == {
-        "gen0": FINISHED, "gen1": OLDER, "gen2": MISSING, "ban_l": MISSING, "cwtm": OLDER, "dkpp": MISSING, "ens2": FINISHED,
+        "gen0": FINISHED, "gen1": OLDER, "gen2": MISSING, "ban_l": MISSING, "cwtm": OLDER, "dkpp": MISSING, "dkpp_fixed": MISSING,
+        "ind1": MISSING, "ens2": FINISHED, "indep2": MISSING,
     }
-    assert [s.member for s in statuses] == ["gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "ens2"]
+    assert [s.member for s in statuses] == ["gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1", "ens2", "indep2"]
 
 
 def test_status_command_prints_a_table_and_counts(project):
     out = subprocess.run([sys.executable, "-m", "ban", "status"], cwd=project, capture_output=True, text=True,
                          env=ENV, check=True).stdout
     lines = out.splitlines()
-    assert lines[0] == "tiny: 7 members: 2 finished, 2 finished (older code), 3 missing"
+    assert lines[0] == "tiny: 10 members: 2 finished, 2 finished (older code), 6 missing"
     assert lines[1].split() == ["lineage", "seed", "member", "status"]
     assert lines[3].split() == ["cnn", "0", "gen1", "finished", "(older", "code)"]
     assert lines[4].split() == ["cnn", "0", "gen2", "missing"]

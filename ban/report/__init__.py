@@ -1,17 +1,21 @@
-"""Tables and figures from ``metrics.json`` files (pandas, numpy, matplotlib/Agg; never torch).
+"""Tables, figures and claims from ``metrics.json`` files (pandas, numpy, matplotlib/Agg; never torch).
 
-``ban.report.frame`` reads the metrics into one frame and its seed statistics;
+``ban.report.frame`` reads the metrics into one frame and its seed statistics (mean, std, the
+paired gain vs the Teacher with its 95% Student-t interval from ``ban.report.stats``, wins);
 ``ban.report.tables.write_tables(paths, out_dir, paper=None, stem=None)`` writes the score tables
-(``ban.report.paper`` compares with the paper's numbers); ``ban.report.plots.write_plots(paths,
-out_dir)`` writes the PNG figures. Tables and plots both read ``frame``; neither reads the other.
-The names below are imported lazily so that importing ``ban.report`` itself stays cheap.
+(``ban.report.paper`` compares with the paper's numbers, ``ban.report.fidelity`` gives each
+student's agreement with and KL from its own teacher, from the saved predictions);
+``ban.report.plots.write_plots(paths, out_dir)`` writes the PNG figures, among them the forest
+plot of the gains; ``ban.report.claims.write_claims(paths, out_dir)`` tests the paper's claims
+and writes claims.md and claims.json. Tables, plots and claims all read ``frame``; none reads
+another. The names below are imported lazily so that importing ``ban.report`` itself stays cheap.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_metrics", "write_tables", "write_plots"]
+__all__ = ["load_metrics", "write_claims", "write_plots", "write_tables"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from ban.report import plots
 
         return plots.write_plots
+    if name == "write_claims":
+        from ban.report import claims
+
+        return claims.write_claims
     raise AttributeError(f"module 'ban.report' has no attribute {name!r}")

@@ -6,14 +6,21 @@ with scores x_s over the seeds s it ran with (n seeds):
 
     mean = (1/n) Σ_s x_s
     std  = sqrt(Σ_s (x_s − mean)² / (n − 1))          (ddof = 1; undefined (NaN) for n = 1)
-    gain = (1/m) Σ_{s ∈ S} (x_s − t_s)                 (paired Δ vs Teacher)
+    d_s  = x_s − t_s,  s ∈ S                           (paired differences vs the Teacher)
+    gain = (1/m) Σ_{s ∈ S} d_s                         (paired Δ vs Teacher)
+    [gain low, gain high] = gain ∓ t_{0.975, m−1} · sd(d) / √m     (95% Student-t interval; m ≥ 2)
+    wins = #{s ∈ S : d_s < 0},  ties = #{s ∈ S : d_s = 0},  n_paired = m
 
-where t_s is the teacher's (gen0) score of the same seed and S (m seeds) are the seeds both ran.
-A negative gain means a lower error / NLL / ECE / perplexity than the teacher. The Teacher column
-has no gain (NaN), nor has a member none of whose seeds the teacher ran.
+where t_s is the teacher's (gen0) score of the same seed and S (m seeds) are the seeds both ran;
+sd has ddof = 1 and the t quantile comes from ``ban.report.stats``. A negative gain means a lower
+error / NLL / ECE / perplexity than the teacher; a win is a seed in which the member's score is
+strictly lower than its teacher's (ties are counted apart). With one paired seed there is no
+interval (NaN bounds, never a zero-width one). The Teacher column has no gain (NaN, and NaN
+bounds, wins, ties and n_paired), nor has a member none of whose seeds the teacher ran.
 
 Columns are the members' table labels (``ban.members.column_label``: gen0→Teacher, genk→BAN-k,
-a control's label, ensk→Ens*k) in ``ban.members.column_sort_key`` order; lineages keep the order
+a control's label, indi→Ind-i, ensk→Ens*k, indepk→Indep*k) in ``ban.members.column_sort_key``
+order (Teacher, BAN-1..K, controls, Ind-1..N, Ens*2, Indep*2, Ens*3, Indep*3, …); lineages keep the order
 of their first appearance in the given paths (the config order). Which scores a file must carry
 is its task's ``score_keys`` (``ban.tasks``). ``load_histories`` reads the per-epoch ``history``
 rows that the training curves plot. Tables (``ban.report.tables``) and plots (``ban.report.plots``)
@@ -32,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ban.members import TEACHER, MemberError, column_label, column_sort_key, kind_of
+from ban.report.stats import paired
 from ban.tasks import ALL_SCORE_KEYS, TASKS
 
 __all__ = [
@@ -179,12 +187,19 @@ def load_histories(paths: Iterable[str | Path], key: str) -> pd.DataFrame:
 @dataclass(frozen=True)
 class CellStats:
     """Seed statistics of one (lineage, column, score): ``mean``, ``std`` (ddof = 1; NaN for one
-    seed), paired ``gain`` vs the Teacher (NaN without one) and ``n_seeds``; see the module docstring."""
+    seed), paired ``gain`` vs the Teacher (NaN without one) and ``n_seeds``; the gain's 95% t
+    interval ``gain_low``/``gain_high`` (NaN for fewer than two paired seeds), ``wins``, ``ties``
+    and ``n_paired`` (NaN without a gain); see the module docstring."""
 
     mean: float
     std: float
     gain: float
     n_seeds: int
+    gain_low: float = math.nan
+    gain_high: float = math.nan
+    wins: float = math.nan
+    ties: float = math.nan
+    n_paired: float = math.nan
 
 
 MISSING = CellStats(math.nan, math.nan, math.nan, 0)
@@ -211,11 +226,15 @@ def summarize(frame: pd.DataFrame, key: str) -> dict[tuple[str, str], CellStats]
         values = np.array(list(by_seed.values()), dtype=float)
         n = len(values)
         std = float(np.std(values, ddof=1)) if n > 1 else math.nan
-        gain = math.nan
+        gain = low = high = wins = ties = n_paired = math.nan
         teacher = by_cell.get((lineage, TEACHER))
         if column != TEACHER and teacher:
-            paired = [by_seed[s] - teacher[s] for s in by_seed if s in teacher]
-            if paired:
-                gain = float(np.mean(paired))
-        stats[(lineage, column)] = CellStats(float(np.mean(values)), std, gain, n)
+            diffs = [by_seed[s] - teacher[s] for s in by_seed if s in teacher]
+            if diffs:
+                gain = float(np.mean(diffs))  # the gain as before; the interval is centred on the same mean
+                pairs = paired(diffs)
+                low = math.nan if pairs.low is None else pairs.low
+                high = math.nan if pairs.high is None else pairs.high
+                wins, ties, n_paired = pairs.wins, pairs.ties, pairs.n
+        stats[(lineage, column)] = CellStats(float(np.mean(values)), std, gain, n, low, high, wins, ties, n_paired)
     return stats

@@ -43,7 +43,7 @@ def _key_help() -> str:
         f"{', '.join(t.name for t in TASKS.values() if split in t.paper_splits)} studies may add ' {split}'"
         for split in _SUFFIX_SPLITS
     )
-    return f"Teacher, BAN-k, {controls}, Ens*k or a member name" + (f"; {suffixes}" if suffixes else "")
+    return f"Teacher, BAN-k, {controls}, Ind-i, Ens*k, Indep*k or a member name" + (f"; {suffixes}" if suffixes else "")
 
 
 def _paper_key(key: object, lineage: object) -> tuple[str, str]:

@@ -1,11 +1,13 @@
 """Figures of one study from its metrics.json files (matplotlib Agg canvas, no pyplot state).
 
-``write_plots(paths, out_dir)`` writes three PNGs:
+``write_plots(paths, out_dir)`` writes four PNGs:
 
 * ``error_vs_generation.png`` — x = generation k (0 = Teacher, k = BAN-k), y = the task's primary
   score (``Task.primary``: test error % for image studies, test perplexity for text); one line per
   lineage at the seed mean with ±1 seed std error bars (std with ddof = 1, no bar for one seed);
-  Ens*k drawn as separate hollow diamonds at x = k in the lineage's colour.
+  Ens*k drawn as separate hollow diamonds at x = k in the lineage's colour, and the
+  independent-ensemble control Indep*k (the Teacher and k−1 label-trained networks) as hollow
+  squares just right of it.
 * ``controls.png`` — grouped bars per lineage of ``CONTROL_COLUMNS`` (Teacher, BAN-1, then every
   control of ``ban.members.CONTROLS``; those present) at the seed mean with ±1 std error bars,
   each bar labelled with its mean; controls in their ``Control.colour``.
@@ -13,6 +15,13 @@
   ``Task.curve_key`` (test error for image, val perplexity for text), averaged over the seeds
   that reached that epoch; generations shade along viridis, controls keep their colour and
   linestyle; y axis log-scaled when the curves span a factor of 5 or more.
+* ``gains.png`` — a forest plot: one panel per lineage, one row per member with a paired gain
+  (every column but the Teacher, in table order), the gain Δ = mean over seeds of (member −
+  Teacher of the same seed) of the primary score with its 95% Student-t interval as a horizontal
+  bar (``ban.report.frame``/``ban.report.stats``; the tables' Δ and interval), a dashed line at 0;
+  the row label ends with wins/paired seeds. Green: the interval lies below 0 (better than the
+  Teacher), red: above 0 (worse), grey: it contains 0; hollow markers without a bar have one
+  paired seed (no interval).
 
 Missing members, lineages without controls or ensembles, and single seeds are drawn with what
 is there; a figure without any data says so instead of failing. Statistics and histories come
@@ -39,6 +48,7 @@ from ban.tasks import get_task
 
 CONTROL_COLUMNS = (TEACHER, column_label("gen1"), *(control.label for control in CONTROLS.values()))
 """Bars of ``controls.png``: Teacher, BAN-1, then every control of ``ban.members.CONTROLS``."""
+INDEP_OFFSET = 0.12  # Indep*k squares sit this far right of the Ens*k diamond at x = k
 SPARSE_CURVE = 12  # curves of at most this many scored epochs (recipe.eval_every > 1) get markers
 DPI = 100
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -79,12 +89,13 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
     figure = _new_figure(8.0, 4.5)
     axes = figure.add_subplot()
     max_generation = 0
-    drawn = has_ensembles = False
+    drawn = has_ensembles = has_independent = False
     for index, lineage in enumerate(lineage_order(frame)):
         colour = _colour(index)
         cells = sorted(((c, s) for (name, c), s in stats.items() if name == lineage), key=lambda cs: column_sort_key(cs[0]))
         generations = [(generation_of(c), s) for c, s in cells if generation_of(c) is not None]
         ensembles = [(ensemble_size(c), s) for c, s in cells if ensemble_size(c) is not None]
+        independent = [(ensemble_size(c, "indep"), s) for c, s in cells if ensemble_size(c, "indep") is not None]
         if generations:
             axes.errorbar([k for k, _ in generations], [s.mean for _, s in generations],
                           yerr=[s.std for _, s in generations], color=colour, marker="o",
@@ -94,12 +105,17 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
                           yerr=[s.std for _, s in ensembles], color=colour, marker="D",
                           markerfacecolor="none", linestyle="none", capsize=3)
             has_ensembles = True
-        ks = [k for k, _ in generations + ensembles]
+        if independent:
+            axes.errorbar([k + INDEP_OFFSET for k, _ in independent], [s.mean for _, s in independent],
+                          yerr=[s.std for _, s in independent], color=colour, marker="s",
+                          markerfacecolor="none", linestyle="none", capsize=3)
+            has_independent = True
+        ks = [k for k, _ in generations + ensembles + independent]
         if ks:
             drawn = True
             max_generation = max(max_generation, *ks)
     axes.set_xticks(range(max_generation + 1))
-    axes.set_xlabel("generation (0 = Teacher, k = BAN-k; diamonds: Ens*k)")
+    axes.set_xlabel("generation (0 = Teacher, k = BAN-k; diamonds: Ens*k" + ("; squares: Indep*k)" if has_independent else ")"))
     axes.set_ylabel(spec.primary_label)
     axes.set_title(f"{study}\n{spec.primary_label} by generation (mean ± std over seeds)", fontsize=10)
     axes.grid(True, alpha=0.3)
@@ -108,6 +124,9 @@ def plot_error_vs_generation(frame: pd.DataFrame, study: str, task: str) -> Figu
         if has_ensembles:
             handles.append(Line2D([], [], color="0.3", marker="D", markerfacecolor="none", linestyle="none",
                                   label="Ens*k"))
+        if has_independent:
+            handles.append(Line2D([], [], color="0.3", marker="s", markerfacecolor="none", linestyle="none",
+                                  label="Indep*k"))
         figure.legend(handles=handles, loc="outside right upper", fontsize=8)
     else:
         _no_data(axes)
@@ -217,12 +236,69 @@ def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: st
 
 
 # ---------------------------------------------------------------------------------------------
+# Forest plot of the paired gains
+# ---------------------------------------------------------------------------------------------
+
+BETTER, WORSE, LEVEL_COLOUR = "#2ca02c", "#d62728", "0.35"
+
+
+def _gain_colour(cell) -> str:
+    if math.isnan(cell.gain_low) or math.isnan(cell.gain_high):
+        return LEVEL_COLOUR
+    if cell.gain_high < 0:
+        return BETTER
+    if cell.gain_low > 0:
+        return WORSE
+    return LEVEL_COLOUR
+
+
+def plot_gains(frame: pd.DataFrame, study: str, task: str) -> Figure:
+    """Paired gain vs the Teacher with its 95% t-interval, one row per member, one panel per lineage."""
+    spec = get_task(task)
+    stats = summarize(frame, spec.primary)
+    lineages = lineage_order(frame)
+    rows = {lineage: [(column, cell) for (name, column), cell in stats.items() if name == lineage and not math.isnan(cell.gain)]
+            for lineage in lineages}
+    rows = {lineage: sorted(cells, key=lambda cc: column_sort_key(cc[0])) for lineage, cells in rows.items()}
+    heights = [max(1, len(cells)) * 0.28 + 0.9 for cells in rows.values()] or [2.0]
+    total = sum(heights) + 0.6
+    figure = _new_figure(7.5, max(3.0, total), dpi=DPI / max(1.0, math.sqrt(total / 12.0)))
+    if not lineages:
+        _no_data(figure.add_subplot(), "no paired gain")
+        return figure
+    grid = figure.add_gridspec(len(lineages), 1, height_ratios=heights)
+    for index, lineage in enumerate(lineages):
+        axes = figure.add_subplot(grid[index])
+        cells = rows[lineage]
+        axes.axvline(0.0, color="0.2", linewidth=0.9, linestyle="--")
+        for y, (column, cell) in enumerate(cells):
+            colour = _gain_colour(cell)
+            if math.isnan(cell.gain_low) or math.isnan(cell.gain_high):
+                axes.plot([cell.gain], [y], marker="o", color=colour, markerfacecolor="none", linestyle="none")
+            else:
+                axes.errorbar([cell.gain], [y], xerr=[[cell.gain - cell.gain_low], [cell.gain_high - cell.gain]],
+                              color=colour, marker="o", capsize=3, linestyle="none")
+        labels = [f"{column}  {int(cell.wins)}/{int(cell.n_paired)}" for column, cell in cells]
+        axes.set_yticks(range(len(cells)), labels, fontsize=8)
+        axes.set_ylim(len(cells) - 0.5 if cells else 0.5, -0.5)
+        if not cells:
+            _no_data(axes, "no member paired with the Teacher")
+        axes.set_title(lineage, fontsize=9, loc="left")
+        axes.grid(True, axis="x", alpha=0.3)
+        if index == len(lineages) - 1:
+            axes.set_xlabel(f"Δ {spec.primary_label} vs Teacher (member − Teacher, paired over seeds)")
+    figure.suptitle(f"{study}\npaired gain vs the Teacher with 95% t-interval (left of 0 = better; label: wins/seeds)",
+                    fontsize=10)
+    return figure
+
+
+# ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
 
 
 def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
-    """Write error_vs_generation.png, controls.png, training_curves.png into ``out_dir``."""
+    """Write error_vs_generation.png, controls.png, training_curves.png, gains.png into ``out_dir``."""
     paths = [Path(p) for p in metrics_paths]
     frame = load_metrics(paths)
     study, task = single_study(frame)
@@ -233,5 +309,6 @@ def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> lis
         "error_vs_generation.png": plot_error_vs_generation(frame, study, task),
         "controls.png": plot_controls(frame, study, task),
         "training_curves.png": plot_training_curves(frame, histories, study, task),
+        "gains.png": plot_gains(frame, study, task),
     }
     return [_save(figure, out_dir / name) for name, figure in figures.items()]

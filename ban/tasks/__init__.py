@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ban.metrics import classification_scores, perplexity
+from ban.metrics import PROB_FLOOR, classification_scores, perplexity
 
 
 class UnknownTaskError(ValueError):
@@ -60,7 +60,7 @@ def average_probs(predictions: list[dict[str, np.ndarray]]) -> dict[str, float]:
 def average_target_probs(predictions: list[dict[str, np.ndarray]]) -> dict[str, float]:
     """Text ensembles: ``p_ens(target) = mean_k target_probs_k``; perplexity ``exp(−mean log p_ens)``."""
     test = np.mean([p["target_probs"].astype(np.float64) for p in predictions], axis=0)
-    scores = {"test_ppl": perplexity(test), "test_nll": float(-np.mean(np.log(np.maximum(test, 1e-12))))}
+    scores = {"test_ppl": perplexity(test), "test_nll": float(-np.mean(np.log(np.maximum(test, PROB_FLOOR))))}
     if "val_target_probs" in predictions[0]:
         scores["val_ppl"] = perplexity(np.mean([p["val_target_probs"].astype(np.float64) for p in predictions], axis=0))
     return scores

@@ -21,7 +21,7 @@ import torch
 
 from ban import checkpoint as ckpt_io
 from ban.augment import random_crop_flip
-from ban.metrics import classification_scores
+from ban.metrics import classification_scores, error_percent
 from ban.models import build_model
 from ban.runtime import autocast
 from ban.step import Stepper, make_step
@@ -32,7 +32,12 @@ SCHEDULES = ("step", "cosine", "constant")
 
 @dataclass
 class Recipe:
-    """SGD recipe; the defaults are the paper's (Nesterov 0.9, wd 5e-4, lr 0.1 × 0.2 at milestones, batch 128)."""
+    """SGD recipe; the defaults are the paper's (Nesterov 0.9, wd 5e-4 on every parameter, lr 0.1 × 0.2
+    at milestones, batch 128, crop + flip).
+
+    ``decay_norm_and_bias: false`` is an opt-in deviation: weight decay then skips every 1-D
+    parameter (BatchNorm scales and shifts, biases), as many modern recipes do; the paper's
+    Wide-ResNet recipe decays them all."""
 
     epochs: int = 200
     batch_size: int = 128
@@ -40,6 +45,7 @@ class Recipe:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
+    decay_norm_and_bias: bool = True
     schedule: str = "step"
     milestones: list[int] = field(default_factory=lambda: [60, 120, 160])
     gamma: float = 0.2
@@ -105,10 +111,12 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device: to
 
 def score(model: torch.nn.Module, data, recipe: dict, device: torch.device) -> tuple[dict, dict]:
     """``(scores, predictions)`` of a model that is not trained here, in fp32: the scores of
-    ``ban.metrics.classification_scores`` on the test split and ``{"probs", "labels"}``."""
-    probs = predict(model, data.test_x.to(device), Recipe.from_dict(recipe).eval_batch_size, device, "fp32", False)
+    ``ban.metrics.classification_scores`` on the test split, ``train_error``, and ``{"probs", "labels"}``."""
+    batch_size = Recipe.from_dict(recipe).eval_batch_size
+    probs = predict(model, data.test_x.to(device), batch_size, device, "fp32", False)
     labels = data.test_y.cpu().numpy().astype(np.int64)
-    return classification_scores(probs, labels), {"probs": probs, "labels": labels}
+    scores = {**classification_scores(probs, labels), "train_error": train_error(model, data, batch_size, device)}
+    return scores, {"probs": probs, "labels": labels}
 
 
 def model_info(spec: dict, data) -> dict:
@@ -135,11 +143,36 @@ def load_teacher(path: Path, data, recipe: Recipe, device: torch.device) -> torc
     return teacher.to(memory_format=torch.channels_last) if use_channels_last(recipe) else teacher
 
 
+def parameter_groups(model: torch.nn.Module, recipe: Recipe) -> list[dict]:
+    """SGD parameter groups: one group decayed by ``weight_decay`` (every parameter), or with
+    ``decay_norm_and_bias: false`` a second group of the 1-D parameters with weight decay 0."""
+    if recipe.decay_norm_and_bias:
+        return [{"params": list(model.parameters()), "weight_decay": recipe.weight_decay}]
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.ndim > 1 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def uses_bf16(device: torch.device, precision: str) -> bool:
+    """Whether ``precision`` runs the model in bf16 on ``device`` (``ban.runtime.autocast``)."""
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def train_error(model: torch.nn.Module, data, batch_size: int, device: torch.device) -> float:
+    """Error (%) on the training split in eval mode, fp32, without augmentation: whether the model
+    fits its training data (the per-epoch ``train_acc`` is a running mean on augmented batches)."""
+    probs = predict(model, data.train_x.to(device), batch_size, device, "fp32", False)
+    return error_percent(probs, data.train_y.cpu().numpy())
+
+
 class Loop:
     """The image epoch loop of one member (see the module docstring).
 
     Random streams: ``shuffle`` (batch order), ``augment`` (crops and flips) and ``objective``
-    (DKPP's permutations), seeded ``seed + 1``, ``seed + 2``, ``seed + 3``."""
+    (DKPP's permutations), seeded ``seed + 1``, ``seed + 2``, ``seed + 3``; for objectives that
+    read per-example keys, a ``[N, classes]`` table of uniform numbers drawn once from
+    ``seed + 4`` (fixed for the run, so it needs no resume state)."""
 
     divergence_hint = "lower recipe.lr"
 
@@ -148,12 +181,9 @@ class Loop:
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick the fastest kernels
         self.model, self.recipe, self.data, self.device = model, recipe, data, device
         self.channels_last = use_channels_last(recipe)
-        decay, no_decay = [], []
-        for p in model.parameters():
-            (decay if p.ndim > 1 else no_decay).append(p)
         self.optimizer = torch.optim.SGD(
-            [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov, fused=device.type == "cuda" or None,
+            parameter_groups(model, recipe), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+            fused=device.type == "cuda" or None,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, recipe.lr_factor)
         self.generators = {
@@ -164,7 +194,12 @@ class Loop:
             make_step(model, teacher, objective, objective_args, self.optimizer, device, recipe.precision, self.generators["objective"]),
             self.optimizer, recipe.batch_size, graphs=use_cuda_graphs(recipe, device, objective),
         )
+        self.example_keys = None
+        if objective.uses_example_keys:
+            keys_generator = torch.Generator(device=device).manual_seed(seed + 4)
+            self.example_keys = torch.rand(len(data.train_y), data.num_classes, generator=keys_generator, device=device)
         self.probs: np.ndarray | None = None
+        self.probs_fp32 = not uses_bf16(device, recipe.precision)
 
     def describe(self) -> str:
         return " (CUDA graphs)" if self.run_step.graphs else ""
@@ -194,7 +229,7 @@ class Loop:
                 x = random_crop_flip(x, padding=recipe.crop_padding, generator=self.generators["augment"])
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            loss, hits = self.run_step(x, y)
+            loss, hits = self.run_step(x, y, None if self.example_keys is None else self.example_keys[idx])
             loss_sum += loss * len(y)
             correct += hits
             if show_bar and step % 20 == 0:
@@ -224,9 +259,12 @@ class Loop:
         return predict(self.model, self.data.test_x, self.recipe.eval_batch_size, self.device, precision, self.channels_last)
 
     def final_scores(self) -> tuple[dict, dict]:
-        """``(scores, predictions)`` of the trained model: the last epoch's test predictions (scored
-        again only when the run resumed after its last epoch)."""
-        if self.probs is None:
-            self.probs = self.predict_test(self.recipe.precision)
+        """``(scores, predictions)`` of the trained model in fp32 on every device: the last epoch's
+        test predictions when they were fp32 already (scored again when they were bf16, or the run
+        resumed after its last epoch), plus ``train_error`` (``train_error``)."""
+        if self.probs is None or not self.probs_fp32:
+            self.probs = self.predict_test("fp32")
         labels = self.data.test_y.cpu().numpy().astype(np.int64)
-        return classification_scores(self.probs, labels), {"probs": self.probs, "labels": labels}
+        scores = classification_scores(self.probs, labels)
+        scores["train_error"] = train_error(self.model, self.data, self.recipe.eval_batch_size, self.device)
+        return scores, {"probs": self.probs, "labels": labels}

@@ -214,5 +214,6 @@ class Loop:
                 f"lr {row['lr']:.4g}  {row['seconds']:.1f}s ({self.windows} windows)")
 
     def final_scores(self) -> tuple[dict, dict]:
-        """``(scores, predictions)`` of the trained model on val and test (``text_scores``)."""
-        return text_scores(self.model, self.data, self.recipe.eval_batch_size, self.recipe.bptt, self.recipe.precision)
+        """``(scores, predictions)`` of the trained model on val and test (``text_scores``), in fp32
+        whatever the training precision."""
+        return text_scores(self.model, self.data, self.recipe.eval_batch_size, self.recipe.bptt, "fp32")

@@ -44,7 +44,7 @@ def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
 
     config = yaml.safe_load((REPO / "tests/workflow/tiny.yaml").read_text())
     config["studies"]["tiny"].update(seeds=[0])
-    config["studies"]["tiny"]["lineages"]["cnn"].update(generations=1, controls=[], ensembles=[])
+    config["studies"]["tiny"]["lineages"]["cnn"].update(generations=1, controls=[], ensembles=[], independent=0)
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "data").mkdir()
     out = subprocess.run(

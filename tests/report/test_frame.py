@@ -37,6 +37,26 @@ def test_column_names_and_order():
     assert columns == ["Teacher", "BAN-1", "BAN-2", "BAN-10", "BAN+L", "CWTM", "DKPP", "Ens*2", "Ens*3"]
 
 
+def test_independent_columns_sit_after_the_controls_and_beside_their_ensembles(tmp_path):
+    members = ["indep3", "ens3", "ind2", "gen1", "indep2", "ens2", "ind1", "gen0", "dkpp"]
+    paths = [write_metrics(tmp_path, image_record("wrn", 1, member, 5.0)) for member in members]
+    assert column_order(load_metrics(paths)) == ["Teacher", "BAN-1", "DKPP", "Ind-1", "Ind-2", "Ens*2", "Indep*2", "Ens*3", "Indep*3"]
+
+
+def test_summarize_gain_interval_wins_and_ties(tmp_path):
+    # Teacher (10, 12, 11), BAN-1 (9.5, 12, 10.5): d = (-0.5, 0, -0.5), mean -1/3, sd 0.288675, se 1/6,
+    # t(0.975, 2) = 4.302653 -> ± 0.717109; 2 wins, 1 tie.
+    paths = [write_metrics(tmp_path, image_record("r", seed, member, value))
+             for member, values in (("gen0", (10.0, 12.0, 11.0)), ("gen1", (9.5, 12.0, 10.5)))
+             for seed, value in enumerate(values)]
+    cell = summarize(load_metrics(paths), "test_error")[("r", "BAN-1")]
+    assert cell.gain == pytest.approx(-1 / 3)
+    assert (cell.gain_low, cell.gain_high) == pytest.approx((-1 / 3 - 0.717109, -1 / 3 + 0.717109), abs=1e-6)
+    assert (cell.wins, cell.ties, cell.n_paired, cell.n_seeds) == (2, 1, 3, 3)
+    teacher = summarize(load_metrics(paths), "test_error")[("r", "Teacher")]
+    assert all(math.isnan(v) for v in (teacher.gain, teacher.gain_low, teacher.gain_high, teacher.wins, teacher.n_paired))
+
+
 def test_load_metrics_rows(tmp_path):
     frame = load_metrics(image_study(tmp_path))
     assert len(frame) == sum(len(m) for m in IMAGE_ERRORS.values())

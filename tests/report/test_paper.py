@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from metrics_files import image_study, table_lines, text_study
 
+from ban.members import CONTROLS
 from ban.report.frame import ReportInputError, load_metrics
 from ban.report.paper import normalize_paper, paper_frame, split_score
 from ban.report.tables import write_tables
@@ -95,7 +96,9 @@ def test_bad_paper_values_are_one_line(paper, message):
 def test_bad_paper_column_lists_the_columns():
     with pytest.raises(ReportInputError) as caught:
         normalize_paper({"wrn": {"Gen-1": 4.0}})
-    assert "(Teacher, BAN-k, BAN+L, CWTM, DKPP, Ens*k or a member name; text studies may add ' val')" in str(caught.value)
+    controls = ", ".join(control.label for control in CONTROLS.values())  # BAN+L, CWTM, DKPP, ...
+    assert controls.startswith("BAN+L, CWTM, DKPP")
+    assert f"(Teacher, BAN-k, {controls}, Ind-i, Ens*k, Indep*k or a member name; text studies may add ' val')" in str(caught.value)
 
 
 def test_val_paper_value_in_an_image_study_is_refused(tmp_path):

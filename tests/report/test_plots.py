@@ -11,11 +11,12 @@ from matplotlib import image as mpimg
 from metrics_files import edit_metrics
 from metrics_files import write_curve_metrics as write_metrics
 
+from ban.members import CONTROLS
 from ban.report.frame import MetricsFileError
 from ban.report.plots import CONTROL_COLUMNS, write_plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PLOTS = ["error_vs_generation.png", "controls.png", "training_curves.png"]
+PLOTS = ["error_vs_generation.png", "controls.png", "training_curves.png", "gains.png"]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -41,6 +42,28 @@ def test_full_study_plots_are_valid(tmp_path):
     written = write_plots(full_study(tmp_path / "results"), tmp_path / "out")
     assert [p.name for p in written] == PLOTS
     assert_valid_pngs(tmp_path / "out")
+
+
+def test_independent_networks_and_their_ensembles_are_drawn(tmp_path):
+    """Ind-i and Indep*k (the independent-ensemble control) beside Ens*k; three seeds give intervals."""
+    scores = {"gen0": 6.0, "gen1": 5.5, "gen2": 5.2, "ind1": 6.1, "ind2": 5.9, "ens2": 5.0, "indep2": 5.4, "indep3": 5.2}
+    paths = [write_metrics(tmp_path / "results", "wrn", seed, member, score + 0.1 * seed * (member == "gen1"))
+             for seed in (1, 2, 3) for member, score in scores.items()]
+    write_plots(paths, tmp_path / "out")
+    assert_valid_pngs(tmp_path / "out")
+
+
+def test_gains_plot_colours_follow_the_interval(tmp_path):
+    from ban.report.frame import load_metrics
+    from ban.report.plots import BETTER, LEVEL_COLOUR, WORSE, plot_gains
+
+    scores = {"gen0": (6.0, 6.2, 6.4), "gen1": (5.5, 5.8, 5.9), "gen2": (6.5, 6.6, 6.9), "dkpp": (5.0, 7.0, 6.0)}
+    paths = [write_metrics(tmp_path, "wrn", seed, member, values[seed]) for seed in range(3) for member, values in scores.items()]
+    figure = plot_gains(load_metrics(paths), "demo", "image")
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["BAN-1  3/3", "BAN-2  0/3", "DKPP  2/3"]  # DKPP d = (-1, +0.8, -0.4)
+    colours = [container.lines[0].get_color() for container in axes.containers]  # one error bar per row
+    assert colours == [BETTER, WORSE, LEVEL_COLOUR]  # below 0, above 0, containing 0
 
 
 def test_sparse_study_single_seed_no_controls_no_ensembles(tmp_path):
@@ -104,4 +127,5 @@ def test_plots_read_the_frame_not_the_tables():
 
 
 def test_control_bars_are_teacher_ban1_and_every_control():
-    assert CONTROL_COLUMNS == ("Teacher", "BAN-1", "BAN+L", "CWTM", "DKPP")
+    assert CONTROL_COLUMNS[:5] == ("Teacher", "BAN-1", "BAN+L", "CWTM", "DKPP")
+    assert CONTROL_COLUMNS[2:] == tuple(control.label for control in CONTROLS.values())

@@ -56,7 +56,7 @@ def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 90
 
 
 def planned_jobs(project: Path, *args: str) -> set[str]:
-    """Jobs a dry run would execute, as 'seed<s>/<member>', 'table' or 'plot' labels."""
+    """Jobs a dry run would execute, as 'seed<s>/<member>', 'table', 'plot' or 'claims' labels."""
     out = snakemake(project, "--dry-run", *args)
     jobs = set()
     for line in (out.stdout + out.stderr).splitlines():
@@ -68,6 +68,8 @@ def planned_jobs(project: Path, *args: str) -> set[str]:
             jobs.add("table")
         elif path.parent.name == "plots":
             jobs.add("plot")
+        elif path.name.startswith("claims"):
+            jobs.add("claims")
         else:
             jobs.add(f"{path.parent.parent.name}/{path.parent.name}")
     return jobs

@@ -13,8 +13,8 @@ from ban.fingerprint import closure, import_graph
 from tests.workflow.conftest import planned_jobs, read_config, snakemake, write_config
 
 SEEDS = (0, 1)
-TRAINED = {f"seed{s}/{m}" for s in SEEDS for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp")}
-ENSEMBLES = {f"seed{s}/ens2" for s in SEEDS}
+TRAINED = {f"seed{s}/{m}" for s in SEEDS for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1")}
+ENSEMBLES = {f"seed{s}/{m}" for s in SEEDS for m in ("ens2", "indep2")}
 TRAINING_RULES = {"teacher", "generation", "control"}
 
 
@@ -39,19 +39,19 @@ def test_editing_the_summary_code_of_the_tables_reruns_the_plot(tiny_copy):
     """ban/report/frame.py holds the summaries tables and plots share: both rerun, nothing else."""
     with open(tiny_copy / "ban/report/frame.py", "a") as handle:
         handle.write("\n# a change to the summaries of the tables\n")
-    assert job_counts(tiny_copy) == {"table": 3, "plot": 1, "all": 1}  # one table job per stem: table, table_nll, table_ece
+    assert job_counts(tiny_copy) == {"table": 4, "plot": 1, "claims": 1, "all": 1}  # a table job per stem, fidelity too
 
 
 def test_code_changes_rerun_nothing_with_rerun_on_code_change_false(tiny_copy):
     config = read_config(tiny_copy)
     config["rerun_on_code_change"] = False
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) <= {"table", "plot"}  # switching off: report jobs once ("frozen" code), no member
+    assert planned_jobs(tiny_copy) <= {"table", "plot", "claims"}  # switching off: report jobs once ("frozen" code), no member
     edit_docstring(tiny_copy / "ban/objectives.py")
-    assert planned_jobs(tiny_copy) <= {"table", "plot"}
+    assert planned_jobs(tiny_copy) <= {"table", "plot", "claims"}
     config["rerun_on_code_change"] = True
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) >= TRAINED | {"table", "plot"}
+    assert planned_jobs(tiny_copy) >= TRAINED | {"table", "plot", "claims"}
 
 
 def status(project: Path) -> list[str]:
@@ -62,7 +62,8 @@ def status(project: Path) -> list[str]:
 
 
 def test_status_shows_members_trained_on_older_code(tiny_copy):
-    assert status(tiny_copy)[0] == "tiny: 14 members: 14 finished, 0 finished (older code), 0 missing"
+    total = len(TRAINED | ENSEMBLES)
+    assert status(tiny_copy)[0] == f"tiny: {total} members: {total} finished, 0 finished (older code), 0 missing"
     edit_docstring(tiny_copy / "ban/objectives.py")
     ensembles_too = "ban.objectives" in closure("ban.ensemble", import_graph(tiny_copy / "ban"))
     (tiny_copy / "results/tiny/cnn/seed1/dkpp/metrics.json").unlink()
@@ -72,4 +73,4 @@ def test_status_shows_members_trained_on_older_code(tiny_copy):
     assert states == {label: "finished (older code)" for label in older} | {"seed1/dkpp": "missing"} | {
         label: "finished" for label in ENSEMBLES - older
     }
-    assert lines[0] == f"tiny: 14 members: {14 - 1 - len(older)} finished, {len(older)} finished (older code), 1 missing"
+    assert lines[0] == f"tiny: {total} members: {total - 1 - len(older)} finished, {len(older)} finished (older code), 1 missing"

@@ -26,7 +26,7 @@ def {OBJECTIVE}(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targ
     """Half the teacher cross-entropy, half the label cross-entropy (a throw-away test control)."""
     return 0.5 * ban(student_logits, teacher_logits) + 0.5 * ce(student_logits, targets)
 '''
-NEW_CONTROL = f'Control("{NAME}", "{LABEL}", "{OBJECTIVE}", 104, "#17becf", "-"),'
+NEW_CONTROL = f'Control("{NAME}", "{LABEL}", "{OBJECTIVE}", 150, "#17becf", "-"),'
 
 
 def add_control(project: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_new_control_trains_and_shows_in_the_table_and_plots(tmp_path):
     study = config["studies"]["tiny"]
     study["seeds"] = [0]
     lineage = study["lineages"]["cnn"]
-    lineage.update(generations=1, controls=[NAME], ensembles=[])
+    lineage.update(generations=1, controls=[NAME], ensembles=[], independent=0)
     project = make_project(tmp_path / "project", config)
     add_control(project)
 

@@ -53,8 +53,8 @@ SEEDS = (0, 1, 2)
 
 def _jobs(trained_teachers: int, generations: int, controls: int = 0, ensembles: int = 0) -> dict[str, int]:
     """Planned jobs of one study by rule: counts of (lineage, seed) members, + tables and plots
-    (one table job per stem: table, table_nll, table_ece and table_paper)."""
-    jobs = {"teacher": trained_teachers, "generation": generations, "table": 4, "plot": 1}
+    (one table job per stem: table, table_nll, table_ece, table_fidelity and table_paper) and claims."""
+    jobs = {"teacher": trained_teachers, "generation": generations, "table": 5, "plot": 1, "claims": 1}
     if controls:
         jobs["control"] = controls
     if ensembles:
@@ -79,11 +79,11 @@ EXPECTED_JOBS = {
         "table5_resnet_baselines": _jobs(7 * 3, 7 * 3),
     },
 }
-EXPECTED_TOTALS = {  # the same, summed: trained + ensembles + four table jobs and one plot job per study
-    "table1_cifar10.yaml": 48 + 5,
-    "table2_cifar100_densenet.yaml": 81 + 24 + 5,
-    "table3_cross_architecture.yaml": 48 + 5,
-    "table5_densenet_to_resnet.yaml": 36 + 5 + 42 + 5,
+EXPECTED_TOTALS = {  # the same, summed: trained + ensembles + five table jobs, one plot and one claims job per study
+    "table1_cifar10.yaml": 48 + 7,
+    "table2_cifar100_densenet.yaml": 81 + 24 + 7,
+    "table3_cross_architecture.yaml": 48 + 7,
+    "table5_densenet_to_resnet.yaml": 36 + 7 + 42 + 7,
 }
 CONFIGS = sorted(EXPECTED_JOBS)
 

@@ -94,6 +94,7 @@ def trimmed_tiny_study() -> dict:
     lineage["controls"] = lineage["controls"][:1]
     lineage["ensembles"] = [2]
     lineage["ensemble_with_teacher"] = [2]
+    lineage["independent"] = 0
     lineage["overrides"] = {"gen0": {"recipe": {"epochs": TEACHER_EPOCHS}}}
     return config
 

@@ -23,4 +23,4 @@ def test_fashion_mnist_study_config_plans_its_jobs(tmp_path, config_file):
     text = out.stdout + out.stderr
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
     assert {rule: counts.get(rule, 0) for rule in STUDIES[config_file]} == STUDIES[config_file]
-    assert counts["table"] == 3 and counts["plot"] == 1  # table, table_nll, table_ece
+    assert counts["table"] == 4 and counts["plot"] == 1 and counts["claims"] == 1  # table, _nll, _ece, _fidelity

@@ -7,12 +7,15 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import torch
 
 from tests.workflow.conftest import REPO, planned_jobs, read_config, snakemake, write_config
 
-TRAINED = {f"seed{s}/{m}" for s in (0, 1) for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp")}
+TRAINED = {f"seed{s}/{m}" for s in (0, 1) for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1")}
 ENSEMBLES = {f"seed{s}/ens2" for s in (0, 1)}
+INDEPENDENT_ENSEMBLES = {f"seed{s}/indep2" for s in (0, 1)}
 
 
 def test_tiny_study_produces_every_artifact(finished_tiny):
@@ -26,17 +29,41 @@ def test_tiny_study_produces_every_artifact(finished_tiny):
     assert teacher["objective"] == "ce" and teacher["test_error"] < 40.0  # chance is 75 %
     dkpp = json.loads((results / "cnn/seed1/dkpp/metrics.json").read_text())
     assert dkpp["objective"] == "dkpp" and dkpp["member"] == "dkpp" and dkpp["seed"] == 1
+    fixed = torch.load(results / "cnn/seed1/dkpp_fixed/model.pt", weights_only=True)["spec"]
+    assert fixed["objective"] == {"name": "dkpp", "args": {"permutation": "per_example"}} and fixed["train_seed"] == 1104
+    independent = torch.load(results / "cnn/seed1/ind1/model.pt", weights_only=True)["spec"]
+    assert independent["objective"]["name"] == "ce" and independent["train_seed"] == 1201
     ens = json.loads((results / "cnn/seed0/ens2/metrics.json").read_text())
     assert ens["members"] == ["gen1", "gen2"] and "test_error" in ens
     table = (results / "table.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| Lineage"))
-    assert [c.strip() for c in header.strip("|").split("|")][2:] == ["Teacher", "BAN-1", "BAN-2", "BAN+L", "CWTM", "DKPP", "Ens*2"]
+    assert [c.strip() for c in header.strip("|").split("|")][2:] == [
+        "Teacher", "BAN-1", "BAN-2", "BAN+L", "CWTM", "DKPP", "DKPP-fixed", "Ind-1", "Ens*2", "Indep*2"]
     assert "±" in table
-    for png in ("error_vs_generation", "controls", "training_curves"):
+    claims = (results / "claims.md").read_text()
+    assert "BAN-1 beats its teacher" in claims and "Indep*2" in claims
+    for png in ("error_vs_generation", "controls", "training_curves", "gains"):
         assert (results / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for log in ("cnn/seed0/gen1.log", "cnn/seed1/ens2.log", "table.log", "plot.log"):
         assert (finished_tiny / "logs/tiny" / log).is_file()
     assert "resumed" not in (finished_tiny / "logs/tiny/cnn/seed0/gen2.log").read_text()
+
+
+def test_every_independent_ensemble_equals_its_members_average(finished_tiny):
+    """Indep*k recomputed here from its members' predictions.npz (the teacher and ind1..ind(k-1))
+    equals what the workflow wrote."""
+    for seed in (0, 1):
+        folder = finished_tiny / f"results/tiny/cnn/seed{seed}"
+        written = json.loads((folder / "indep2/metrics.json").read_text())
+        assert written["members"] == ["gen0", "ind1"]
+        probs = []
+        for member in written["members"]:
+            with np.load(folder / member / "predictions.npz") as saved:
+                probs.append(saved["probs"].astype(np.float64))
+                labels = saved["labels"]
+        mean = np.mean(probs, axis=0)
+        assert written["test_error"] == 100.0 * float(np.mean(mean.argmax(axis=1) != labels))
+        assert written["test_nll"] == pytest.approx(-np.mean(np.log(mean[np.arange(len(labels)), labels])), rel=1e-12)
 
 
 def test_finished_study_has_nothing_to_do_quickly(tiny_copy):
@@ -53,23 +80,23 @@ def test_changing_a_generation_reruns_it_and_its_dependents_only(tiny_copy):
     config = read_config(tiny_copy)
     config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"gen2": {"recipe": {"epochs": 4}}}
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) == {"seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot"}
+    assert planned_jobs(tiny_copy) == {"seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot", "claims"}
     config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"gen1": {"objective": "ban_l"}}
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) == {"seed0/gen1", "seed1/gen1", "seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot"}
+    assert planned_jobs(tiny_copy) == {"seed0/gen1", "seed1/gen1", "seed0/gen2", "seed1/gen2", *ENSEMBLES, "table", "plot", "claims"}
 
 
 def test_changing_a_control_reruns_only_that_control(tiny_copy):
     config = read_config(tiny_copy)
     config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"cwtm": {"recipe": {"lr": 0.02}}}
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) == {"seed0/cwtm", "seed1/cwtm", "table", "plot"}
+    assert planned_jobs(tiny_copy) == {"seed0/cwtm", "seed1/cwtm", "table", "plot", "claims"}
 
 
 def test_training_code_change_reruns_training(tiny_copy):
     with open(tiny_copy / "ban/objectives.py", "a") as handle:
         handle.write("\n# a change to training code\n")
-    assert planned_jobs(tiny_copy) == TRAINED | ENSEMBLES | {"table", "plot"}
+    assert planned_jobs(tiny_copy) == TRAINED | ENSEMBLES | INDEPENDENT_ENSEMBLES | {"table", "plot", "claims"}
 
 
 def test_plot_code_change_reruns_only_plots(tiny_copy):
@@ -124,7 +151,7 @@ def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
         "generations": 1,
     }
     write_config(tiny_copy, config)
-    assert planned_jobs(tiny_copy) == {"seed0/gen0", "seed1/gen0", "seed0/gen1", "seed1/gen1", "table", "plot"}
+    assert planned_jobs(tiny_copy) == {"seed0/gen0", "seed1/gen0", "seed0/gen1", "seed1/gen1", "table", "plot", "claims"}
     snakemake(tiny_copy)
     assert fingerprints(tiny_copy / "results/tiny/cnn") == before
     for seed in (0, 1):

@@ -8,7 +8,7 @@ import shutil
 
 from ban.datasets import dataset_task
 from ban.fingerprint import RuleCode
-from ban.members import CONTROL_PATTERN, kind_of
+from ban.members import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
 from ban.study import (
     StudyError,
     ensemble_members,
@@ -39,7 +39,9 @@ wildcard_constraints:
     seed=r"\d+",
     k=r"[1-9]\d*",
     control=CONTROL_PATTERN,
-    stem="|".join(re.escape(stem) for stem in TABLE_STEMS),
+    i=r"[1-9]\d*",
+    ensemble=ENSEMBLE_PATTERN,
+    stem="|".join(re.escape(stem) for stem in TABLE_STEMS + ["table_fidelity"]),
 
 
 def member_path(w, member, name):
@@ -78,11 +80,13 @@ def get_report_code(*rules):
 
 
 def get_member(w):
-    """The member a training job trains: gen0, gen<k> or the control."""
+    """The member a training job trains: gen0, gen<k>, the control or ind<i>."""
     if "k" in w.keys():
         return f"gen{w.k}"
     if "control" in w.keys():
         return w.control
+    if "i" in w.keys():
+        return f"ind{w.i}"
     return "gen0"
 
 
@@ -109,9 +113,14 @@ def get_imported_teacher(w):
     return {"checkpoint": spec["checkpoint"]} if "checkpoint" in spec else {}
 
 
+def get_no_input(w):
+    """Independent networks read nothing: they learn from labels."""
+    return {}
+
+
 def get_ensemble_inputs(w):
     lineage = config["studies"][w.study]["lineages"][w.lineage]
-    members = ensemble_members(lineage, int(w.k))
+    members = ensemble_members(lineage, w.ensemble)
     return {
         "predictions": [member_path(w, m, "predictions.npz") for m in members],
         "metrics": [member_path(w, m, "metrics.json") for m in members],
@@ -123,7 +132,7 @@ def get_ensemble_members(w, input):
 
 
 def get_ensemble_code(w):
-    return get_member_code(w, f"ens{w.k}")
+    return get_member_code(w, w.ensemble)
 
 
 def get_study_metrics(w):
@@ -152,10 +161,12 @@ def study_stems(study):
 
 
 def all_outputs():
+    """Every study's tables (with table_fidelity for image studies), plots and claims."""
     outputs = []
     for study in config["studies"]:
-        outputs += [f"results/{study}/{stem}.{ext}" for stem in study_stems(study) for ext in ("csv", "md", "tex")]
-        outputs += [f"results/{study}/plots/{name}.png" for name in PLOTS]
+        outputs += [f"results/{study}/{stem}.{ext}" for stem in report_stems(study) for ext in ("csv", "md", "tex")]
+        outputs += [f"results/{study}/plots/{name}.png" for name in REPORT_PLOTS]
+        outputs += [f"results/{study}/claims.{ext}" for ext in ("md", "json")]
     return outputs
 
 
@@ -205,3 +216,47 @@ def check_teacher_checkpoints():
 
 
 check_teacher_checkpoints()
+
+
+# Report additions: the fidelity table, the forest plot of the gains and the claims.
+FIDELITY_STEM = "table_fidelity"
+REPORT_PLOTS = PLOTS + ("gains",)
+
+
+def study_task(study):
+    """The task (image or text) of a study's dataset."""
+    try:
+        return dataset_task(config["studies"][study]["dataset"]["name"])
+    except ValueError as err:
+        raise WorkflowError(f"invalid config: studies.{study}.dataset.name: {err}") from None
+
+
+def report_stems(study):
+    """The table stems a study writes: study_stems, then table_fidelity for image studies."""
+    return study_stems(study) + ([FIDELITY_STEM] if study_task(study) == "image" else [])
+
+
+def get_fidelity_predictions(w):
+    """predictions.npz of every student of the study (BAN generations, controls) and of its
+    teacher, in config order; the table job reads each one beside its metrics.json."""
+    files = {}  # ordered, without repeats
+    for study, lineage, seed, member in MEMBERS:
+        teacher = kind_of(member).teacher if kind_of(member).trained else None
+        if study == w.study and teacher is not None:
+            for name in (teacher, member):
+                files[f"{member_dir(study, lineage, seed, name)}/predictions.npz"] = None
+    return list(files)
+
+
+def get_table_inputs(w):
+    """A table job's inputs: the study's metrics; table_fidelity also reads the predictions."""
+    inputs = {"metrics": get_study_metrics(w)}
+    if w.stem == FIDELITY_STEM:
+        inputs["predictions"] = get_fidelity_predictions(w)
+    return inputs
+
+
+def get_claims_code(w):
+    """params function: the code fingerprint of a claims job (ban.report.claims and its imports;
+    "frozen" when code changes trigger nothing)."""
+    return CODE("claims") if RERUN_ON_CODE_CHANGE else "frozen"

@@ -1,13 +1,27 @@
-# Tables (pandas) and plots (matplotlib) of a study's metrics. One table job per stem: the
-# study's task names its tables (ban.tasks), and table_paper is added for a study with paper numbers.
+# Tables (pandas), plots (matplotlib) and the claims of a study's metrics. One table job per stem:
+# the study's task names its tables (ban.tasks), table_paper is added for a study with paper
+# numbers, and image studies add table_fidelity (read from the students' and teachers' predictions).
+# The Snakemake report (snakemake --report report.html) opens with the page below.
+
+
+report: "../report/workflow.rst"
+
+
+localrules:
+    claims,
 
 
 rule table:
     input:
-        get_study_metrics,
+        unpack(get_table_inputs),
     output:
         csv="results/{study}/{stem}.csv",
-        md=report("results/{study}/{stem}.md", caption="../report/table.rst", category="Tables"),
+        md=report(
+            "results/{study}/{stem}.md",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{study}",
+        ),
         tex="results/{study}/{stem}.tex",
     log:
         "logs/{study}/{stem}.log",
@@ -18,7 +32,7 @@ rule table:
         paper=get_paper_argument,
         code=get_report_code("table"),
     shell:
-        "python -m ban table --metrics {input} --out {params.out:q} --stem {wildcards.stem} {params.paper} > {log:q} 2>&1"
+        "python -m ban table --metrics {input.metrics} --out {params.out:q} --stem {wildcards.stem} {params.paper} > {log:q} 2>&1"
 
 
 rule plot:
@@ -29,16 +43,25 @@ rule plot:
             "results/{study}/plots/error_vs_generation.png",
             caption="../report/error_vs_generation.rst",
             category="Plots",
+            subcategory="{study}",
         ),
         controls=report(
             "results/{study}/plots/controls.png",
             caption="../report/controls.rst",
             category="Plots",
+            subcategory="{study}",
         ),
         curves=report(
             "results/{study}/plots/training_curves.png",
             caption="../report/training_curves.rst",
             category="Plots",
+            subcategory="{study}",
+        ),
+        gains=report(
+            "results/{study}/plots/gains.png",
+            caption="../report/gains.rst",
+            category="Plots",
+            subcategory="{study}",
         ),
     log:
         "logs/{study}/plot.log",
@@ -49,3 +72,30 @@ rule plot:
         code=get_report_code("plot"),
     shell:
         "python -m ban plot --metrics {input} --out {params.out:q} > {log:q} 2>&1"
+
+
+rule claims:
+    input:
+        get_study_metrics,
+    output:
+        md=report(
+            "results/{study}/claims.md",
+            caption="../report/claims.rst",
+            category="Claims",
+            subcategory="{study}",
+        ),
+        json=report(
+            "results/{study}/claims.json",
+            caption="../report/claims.rst",
+            category="Claims",
+            subcategory="{study}",
+        ),
+    log:
+        "logs/{study}/claims.log",
+    conda:
+        "../../environment.yml"
+    params:
+        out=get_output_dir,
+        code=get_claims_code,
+    shell:
+        "python -m ban claims --metrics {input} --out {params.out:q} > {log:q} 2>&1"

@@ -1,4 +1,5 @@
-# Training rules: the teacher from labels, generation k from generation k-1, controls from gen0.
+# Training rules: the teacher from labels, generation k from generation k-1, controls from gen0,
+# independent networks (ind<i>) from labels like the teacher.
 # One definition (rule teacher); generation and control reuse it with their own input, outputs
 # and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
 # resumes from the folder's resume.pt after a kill (see README "Failures and resuming").
@@ -49,3 +50,12 @@ use rule teacher as control with:
         **member_outputs("{control}"),
     log:
         "logs/{study}/{lineage}/seed{seed}/{control}.log",
+
+
+use rule teacher as independent with:
+    input:
+        unpack(get_no_input),
+    output:
+        **member_outputs("ind{i}"),
+    log:
+        "logs/{study}/{lineage}/seed{seed}/ind{i}.log",

@@ -1,0 +1,189 @@
+"""Claims and their verdicts (ban.report.claims) on hand-made metrics; every number computed by hand below."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from metrics_files import image_record, text_study, write_metrics
+
+from ban.members import CONTROLS
+from ban.report.claims import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED, claims, verdict
+
+# Lineage a, seeds 0-2 (test error; nll = error / 10, ece = error / 4):
+#   BAN-1 − Teacher = (-0.5, -0.4, -0.5): -0.466667 ± 4.302653/30 = [-0.610088, -0.323245] -> holds
+#   BAN-2 − BAN-1  = (+1.0, +1.1, +1.0): +1.033333, same spread  = [+0.889912, +1.176755] -> reversed
+#   BAN+L − Teacher = (0, +0.5, -0.5): 0 ± 1.242069, 1 win, 1 tie -> not shown
+#   DKPP (seed 0 only) − Teacher = +1.0: one seed -> not shown, no interval
+#   Ens*2 (of gen1, gen2) − BAN-1 = (-1, -1, -1): zero-width [-1, -1] -> holds; Ens*2 − BAN-2 = (-2, -2.1, -2)
+#   Ens*2 − Indep*2 = (+0.5, +0.5, +0.5) -> reversed (zero-width above 0)
+# Lineage b, seeds 0-1: Teacher and BAN-1 only, BAN-1 − Teacher = (-0.5, -0.5) -> zero-width [-0.5, -0.5], holds.
+A = {
+    "gen0": (10.0, 12.0, 11.0),
+    "gen1": (9.5, 11.6, 10.5),
+    "gen2": (10.5, 12.7, 11.5),
+    "ban_l": (10.0, 12.5, 10.5),
+    "ens2": (8.5, 10.6, 9.5),
+    "ind1": (10.2, 12.2, 11.2),
+    "indep2": (8.0, 10.1, 9.0),
+}
+B = {"gen0": (8.0, 9.0), "gen1": (7.5, 8.5)}
+
+
+def record(lineage, seed, member, error, study="paired"):
+    entry = image_record(lineage, seed, member, error, study=study)
+    if member == "indep2":
+        entry["members"] = ["gen0", "ind1"]
+    return entry
+
+
+def paired_study(root, study="paired"):
+    paths = [write_metrics(root, record("a", seed, member, values[seed], study)) for seed in range(3) for member, values in A.items()]
+    paths.append(write_metrics(root, record("a", 0, "dkpp", 11.0, study)))
+    paths += [write_metrics(root, record("b", seed, member, values[seed], study)) for seed in range(2) for member, values in B.items()]
+    return paths
+
+
+def by_id(result):
+    return {claim["id"]: claim for claim in result["claims"]}
+
+
+def rows(claim, lineage=None):
+    return [row for row in claim["rows"] if lineage is None or row["lineage"] == lineage]
+
+
+@pytest.mark.parametrize(("low", "high", "n", "expected"), [
+    (-0.6, -0.3, 3, HOLDS), (0.2, 0.9, 3, REVERSED), (-0.6, 0.3, 3, NOT_SHOWN),
+    (-0.6, 0.0, 3, NOT_SHOWN), (0.0, 0.0, 2, NOT_SHOWN),  # touching 0 is not excluding it
+    (None, None, 1, NOT_SHOWN), (None, None, 0, NOT_TESTED),
+])
+def test_verdict_rule(low, high, n, expected):
+    assert verdict(low, high, n) == expected
+
+
+def test_ban1_beats_teacher_per_lineage_and_pooled(tmp_path):
+    claim = by_id(claims(paired_study(tmp_path)))["ban1_beats_teacher"]
+    a, b, pooled = claim["rows"]
+    assert (a["lineage"], a["comparison"], a["n"], a["wins"], a["ties"]) == ("a", "BAN-1 − Teacher", 3, 3, 0)
+    assert (a["mean"], a["low"], a["high"]) == pytest.approx((-0.466667, -0.610088, -0.323245), abs=1e-6)
+    assert a["verdict"] == HOLDS and a["seeds"] == [0, 1, 2]
+    assert b["verdict"] == HOLDS and b["low"] == pytest.approx(-0.5) and b["high"] == pytest.approx(-0.5)
+    # pooled d = (-0.5, -0.4, -0.5, -0.5, -0.5): mean -0.48, sd sqrt(0.008 / 4) = 0.044721, se 0.02,
+    # t(0.975, 4) = 2.776445 -> ± 0.055529.
+    assert pooled["lineage"] == POOLED and pooled["n"] == 5 and pooled["wins"] == 5
+    assert (pooled["mean"], pooled["low"], pooled["high"]) == pytest.approx((-0.48, -0.535529, -0.424471), abs=1e-6)
+    assert pooled["seeds"] == ["a/seed0", "a/seed1", "a/seed2", "b/seed0", "b/seed1"]
+
+
+def test_reversed_tie_and_one_seed(tmp_path):
+    result = by_id(claims(paired_study(tmp_path)))
+    successive = result["ban_k_beats_previous"]
+    a, b = successive["rows"]  # b has BAN-1 but no BAN-2: not tested in b, no pooled row
+    assert a["verdict"] == REVERSED and (a["low"], a["high"]) == pytest.approx((0.889912, 1.176755), abs=1e-6)
+    assert a["wins"] == 0
+    assert b["lineage"] == "b" and b["verdict"] == NOT_TESTED and b["note"] == "lineage has no BAN-2" and b["n"] == 0
+    (ban_l,) = result["ban_l_beats_teacher"]["rows"]
+    assert (ban_l["mean"], ban_l["wins"], ban_l["ties"], ban_l["verdict"]) == (pytest.approx(0.0, abs=1e-12), 1, 1, NOT_SHOWN)
+    assert (ban_l["low"], ban_l["high"]) == pytest.approx((-1.242069, 1.242069), abs=1e-6)
+    dkpp = result["dkpp_beats_teacher_short_of_ban1"]
+    versus_teacher, versus_ban1 = dkpp["rows"]
+    assert (versus_teacher["comparison"], versus_teacher["n"], versus_teacher["mean"]) == ("DKPP − Teacher", 1, pytest.approx(1.0))
+    assert versus_teacher["low"] is None and versus_teacher["high"] is None and versus_teacher["verdict"] == NOT_SHOWN
+    assert versus_ban1["comparison"] == "BAN-1 − DKPP" and versus_ban1["mean"] == pytest.approx(-1.5) and versus_ban1["wins"] == 1
+
+
+def test_claims_with_missing_members_say_so(tmp_path):
+    result = by_id(claims(paired_study(tmp_path)))
+    assert result["cwtm_beats_teacher_short_of_ban1"]["note"] == "not tested: the study has no CWTM"
+    assert result["cwtm_beats_teacher_short_of_ban1"]["rows"] == []
+    # Every control but BAN+L is a claim of its own, whatever ban.members.CONTROLS lists.
+    assert {f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l"} <= set(result)
+    only_teachers = [write_metrics(tmp_path / "t", record("a", 0, "gen0", 5.0, "lonely"))]
+    lonely = by_id(claims(only_teachers))
+    assert lonely["ban1_beats_teacher"]["note"] == "not tested: the study has no BAN-1"
+    assert lonely["ens_beats_members"]["note"] == "not tested: the study has no Ens*k"
+    assert lonely["ens_beats_indep"]["note"] == "not tested: the study has no Ens*k and no Indep*k"
+
+
+def test_ensembles_against_their_members_and_indep(tmp_path):
+    result = by_id(claims(paired_study(tmp_path)))
+    members = result["ens_beats_members"]["rows"]
+    assert [row["comparison"] for row in members] == ["Ens*2 − BAN-1", "Ens*2 − BAN-2"]  # the metrics' members list
+    assert (members[0]["mean"], members[0]["low"], members[0]["high"]) == pytest.approx((-1.0, -1.0, -1.0))
+    assert members[0]["verdict"] == HOLDS and members[1]["verdict"] == HOLDS and members[1]["wins"] == 3
+    (indep,) = result["ens_beats_indep"]["rows"]
+    assert indep["comparison"] == "Ens*2 − Indep*2" and indep["mean"] == pytest.approx(0.5) and indep["verdict"] == REVERSED
+
+
+def test_ensemble_with_teacher_members_come_from_the_metrics(tmp_path):
+    paths = paired_study(tmp_path)
+    for path in paths:
+        if path.parent.name == "ens2":
+            entry = json.loads(path.read_text())
+            entry["members"] = ["gen0", "gen1"]  # ensemble_with_teacher: [2]
+            path.write_text(json.dumps(entry))
+    members = by_id(claims(paths))["ens_beats_members"]["rows"]
+    assert [row["comparison"] for row in members] == ["Ens*2 − Teacher", "Ens*2 − BAN-1"]
+    assert members[0]["mean"] == pytest.approx(-1.466667, abs=1e-6)  # (8.5-10, 10.6-12, 9.5-11)
+
+
+def test_best_ban_and_calibration(tmp_path):
+    result = by_id(claims(paired_study(tmp_path)))
+    best = result["best_ban_beats_teacher"]["rows"]
+    assert [(row["lineage"], row["a"]) for row in best] == [("a", "BAN-1"), ("b", "BAN-1"), (POOLED, "BAN-1")]
+    ece = result["students_better_calibrated_ece"]
+    assert ece["score"] == "test_ece"
+    first = rows(ece, "a")[0]  # ECE = error / 4: BAN-1 − Teacher = (-0.125, -0.1, -0.125)
+    assert (first["comparison"], first["verdict"]) == ("BAN-1 − Teacher", HOLDS)
+    assert first["mean"] == pytest.approx(-0.466667 / 4, abs=1e-6)
+    assert rows(ece, "a")[1]["comparison"] == "BAN-2 − BAN-1" and rows(ece, "a")[1]["verdict"] == REVERSED
+    nll = result["students_better_calibrated_nll"]
+    assert rows(nll, "a")[0]["mean"] == pytest.approx(-0.0466667, abs=1e-6)
+
+
+def test_text_studies_use_perplexity_and_skip_calibration(tmp_path):
+    result = claims(text_study(tmp_path))
+    assert result["score"] == "test_ppl"
+    claim = by_id(result)
+    (row,) = claim["ban1_beats_teacher"]["rows"]  # d = (76 - 80, 77 - 82) = (-4, -5): -4.5 ± 6.353103
+    assert (row["mean"], row["low"], row["high"]) == pytest.approx((-4.5, -10.853103, 1.853103), abs=1e-6)
+    assert row["verdict"] == NOT_SHOWN
+    assert claim["students_better_calibrated_ece"]["note"].startswith("not tested: calibration claims are tested on image studies")
+
+
+def test_claims_files_and_cli(tmp_path, capsys):
+    from ban.cli import main
+
+    paths = paired_study(tmp_path / "results")
+    assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "out")]) == 0
+    assert "claims.md" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "out" / "claims.json").read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(claims(paths)))
+    text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
+    assert text.startswith("# Claims tested on study `paired`")
+    assert "**holds** — the interval lies entirely below 0" in text  # the header states the rule
+    assert "| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | **holds** |" in text
+    assert "| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | **reversed** |" in text
+    assert "| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | not shown |" in text
+    assert "| a | DKPP − Teacher | +1.00 | — | 0/1 | not shown |" in text
+    assert "| b | BAN-2 − BAN-1 | — | — | — | not tested: lineage has no BAN-2 |" in text
+    assert "| a | best BAN − Teacher (BAN-1) |" in text
+    assert "not tested: the study has no CWTM" in text
+    assert "| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | **holds** |" in text  # NLL = error / 10: 3 decimals
+    assert main(["claims", "--metrics", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "bad")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_claims_import_neither_torch_nor_the_tables_or_plots():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import ban.report
+    from ban.report.claims import write_claims
+
+    assert ban.report.write_claims is write_claims
+    code = ("import sys, ban.report.claims, ban.report.fidelity; "
+            "bad = [m for m in ('torch', 'scipy', 'matplotlib', 'ban.report.tables', 'ban.report.plots') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)

@@ -1,0 +1,34 @@
+"""Member kinds: names, columns, order, seeds — one definition (ban/members.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ban.members import CONTROLS, INDEPENDENT_SEED_OFFSET, MemberError, column_label, column_sort_key, kind_of, kind_of_column
+
+
+def test_every_trained_kind_has_its_own_seed_offset():
+    offsets = [kind_of(name).seed_offset for name in ("gen0", "gen1", "gen2", "gen3", *CONTROLS, "ind1", "ind2", "ind3")]
+    assert len(offsets) == len(set(offsets))
+    assert all(not 0 <= c.seed_offset - INDEPENDENT_SEED_OFFSET < 100 for c in CONTROLS.values())  # controls clear of ind<i>
+
+
+def test_names_and_columns_round_trip_in_table_order():
+    members = ["ens3", "indep2", "dkpp_fixed", "gen0", "ind1", "ban_l", "gen2", "ens2", "cwtm", "gen1", "indep3", "dkpp"]
+    columns = sorted((column_label(m) for m in members), key=column_sort_key)
+    assert columns == ["Teacher", "BAN-1", "BAN-2", "BAN+L", "CWTM", "DKPP", "DKPP-fixed", "Ind-1",
+                       "Ens*2", "Indep*2", "Ens*3", "Indep*3"]
+    assert all(kind_of_column(column_label(m)).member == m for m in members)
+
+
+def test_teachers_seeds_and_objectives():
+    assert [kind_of(m).teacher for m in ("gen0", "gen2", "cwtm", "ind1")] == [None, "gen1", "gen0", None]
+    assert kind_of("ind2").objective() == "ce" and kind_of("dkpp_fixed").objective() == "dkpp"
+    assert dict(kind_of("dkpp_fixed").control.objective_args) == {"permutation": "per_example"}
+    assert not kind_of("indep2").trained and kind_of("indep2").family == "indep"
+
+
+@pytest.mark.parametrize("name", ["gen", "ens1x", "indep0", "kd", "ind0", ""])
+def test_unknown_names_are_one_line(name):
+    with pytest.raises(MemberError, match="unknown member"):
+        kind_of(name)
