@@ -55,3 +55,13 @@ def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
     assert [cell.strip() for cell in row[2:5]] == ["auto", "2", "2"]  # precision, cores, trained members (gen0, gen1)
     wall, summed = float(row[5].split()[0]), float(row[6].split()[0])
     assert 0 < summed and 0 < wall
+
+
+def test_startup_prints_the_three_rows(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench/startup.py"), "--config", str(REPO / "tests/workflow/tiny.yaml"), "--repeats", "1"],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "seconds" not in line]
+    assert [row[1].strip() for row in rows] == ["import torch", "import ban (cli, member, tasks.image)", "train → first step"]
+    assert rows[0][3].strip() == "1.00" and float(rows[2][2]) > 0

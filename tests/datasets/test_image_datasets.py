@@ -243,3 +243,32 @@ def test_to_moves_all_tensors():
         assert getattr(moved, field).device.type == "meta"
         assert getattr(data, field).device.type == "cpu"
     assert (moved.num_classes, moved.mean) == (data.num_classes, data.mean)
+
+
+def test_read_idx_reads_the_format_and_refuses_a_bad_header(tmp_path):
+    from ban.datasets.image import read_idx
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + np.array([2, 3, 4], dtype=">i4").tobytes() + images.tobytes())
+    assert np.array_equal(read_idx(path), images)
+    path.write_bytes(bytes([0, 0, 8, 3]) + np.array([2, 3, 5], dtype=">i4").tobytes() + images.tobytes())
+    with pytest.raises(DatasetError, match="IDX header says"):
+        read_idx(path)
+    path.write_bytes(b"\x1f\x8b\x08\x00")  # a gzip, not an IDX file
+    with pytest.raises(DatasetError, match="not an IDX file"):
+        read_idx(path)
+
+
+@debian_files
+def test_fashion_mnist_reader_equals_torchvisions(staged_fashion):
+    """Our IDX reader (no torchvision import at training start) gives torchvision's tensors exactly."""
+    from torchvision.datasets import FashionMNIST
+
+    from ban.datasets.image import FASHION_MNIST_STATS, normalise_uint8
+
+    root, data = staged_fashion
+    for train, x, y in ((True, data.train_x, data.train_y), (False, data.test_x, data.test_y)):
+        source = FashionMNIST(str(root), train=train, download=False)
+        assert torch.equal(normalise_uint8(source.data.unsqueeze(1), *FASHION_MNIST_STATS), x)
+        assert torch.equal(source.targets, y)

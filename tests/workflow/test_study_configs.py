@@ -10,7 +10,9 @@ from tests.workflow.conftest import REPO, make_project, snakemake
 
 # config -> {rule: jobs}: lineages x 3 seeds x (gen0 | gen1..3 | 3 controls | Ens*2, Ens*3)
 STUDIES = {
-    "fashion_mnist_full.yaml": {"teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 3, "ensemble": 2 * 3 * 2},
+    "fashion_mnist_full.yaml": {  # + 4 controls, 2 independent networks, Ens*2, Indep*2, Ens*3, Indep*3
+        "teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 4, "independent": 2 * 3 * 2, "ensemble": 2 * 3 * 4,
+    },
     "fashion_mnist_cpu.yaml": {"teacher": 3, "generation": 3 * 3, "control": 3 * 3, "ensemble": 3 * 2},
     "fashion_mnist_cpu_fit.yaml": {"teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 3, "ensemble": 2 * 3 * 2},
 }
