@@ -8,11 +8,11 @@ re-run: the members' ``predictions.npz`` hold everything.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ban.predictions import PredictionsError, load_predictions
 from ban.tasks import get_task
 
 
@@ -32,10 +32,9 @@ def _load(member_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not isinstance(metrics, dict):
         raise EnsembleError(f"{metrics_path}: not a JSON object")
     try:
-        with np.load(predictions_path) as arrays:
-            return metrics, {k: arrays[k] for k in arrays.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise EnsembleError(f"{predictions_path}: unreadable predictions ({type(err).__name__})") from None
+        return metrics, load_predictions(predictions_path)
+    except PredictionsError as err:
+        raise EnsembleError(str(err)) from None
 
 
 def ensemble(member_dirs: list[Path], name: str) -> dict:

@@ -22,7 +22,6 @@ import inspect
 import json
 import math
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from ban.datasets import DATASETS, load_dataset
 from ban.imported import check_teacher_checkpoint
 from ban.models import build_model
 from ban.objectives import get_objective
+from ban.predictions import PredictionsError, load_predictions
 from ban.registry import UnknownNameError
 from ban.runtime import resolve_device
 from ban.study import member_dir
@@ -216,10 +216,9 @@ def check_predictions(path: Path, task: str, data=None) -> None:
     """Raise a one-line ``ValueError`` unless ``path`` holds the task's predictions (finite
     probabilities; for images ``probs [N_test, C]`` and the test labels when ``data`` is given)."""
     try:
-        with np.load(path) as arrays:
-            loaded = {key: arrays[key] for key in arrays.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"unreadable predictions ({type(err).__name__})") from None
+        loaded = load_predictions(path)
+    except PredictionsError as err:
+        raise ValueError(err.reason) from None
     keys = ("probs", "labels") if task == "image" else ("target_probs",)
     missing = [key for key in keys if key not in loaded]
     if missing:

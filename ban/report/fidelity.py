@@ -22,7 +22,6 @@ predictions file. Text studies have no fidelity table.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Iterable
 
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ban.members import column_label, kind_of
+from ban.predictions import PredictionsError, load_predictions
 from ban.report.frame import ReportInputError, read_metrics
 from ban.tasks import TableScore
 
@@ -63,12 +63,12 @@ def _probs(metrics_path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if not path.is_file():
         raise ReportInputError(f"{path}: missing (the fidelity table reads each student's and teacher's predictions)")
     try:
-        with np.load(path) as arrays:
-            if "probs" not in arrays.files:
-                raise ReportInputError(f"{path}: no 'probs' array (is it an image study's predictions file?)")
-            return arrays["probs"], (arrays["labels"] if "labels" in arrays.files else None)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ReportInputError(f"{path}: unreadable predictions ({type(error).__name__})") from None
+        arrays = load_predictions(path)
+    except PredictionsError as error:
+        raise ReportInputError(str(error)) from None
+    if "probs" not in arrays:
+        raise ReportInputError(f"{path}: no 'probs' array (is it an image study's predictions file?)")
+    return arrays["probs"], arrays.get("labels")
 
 
 def fidelity_frame(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
