@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from tests.workflow.conftest import REPO, make_project, snakemake
 
@@ -14,7 +15,9 @@ STUDIES = {
         "teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 4, "independent": 2 * 3 * 2, "ensemble": 2 * 3 * 4,
     },
     "fashion_mnist_cpu.yaml": {"teacher": 3, "generation": 3 * 3, "control": 3 * 3, "ensemble": 3 * 2},
-    "fashion_mnist_cpu_fit.yaml": {"teacher": 2 * 3, "generation": 2 * 3 * 3, "control": 2 * 3 * 3, "ensemble": 2 * 3 * 2},
+    "fashion_mnist_cpu_fit.yaml": {  # 8 seeds, 4 controls, 2 independent networks, Ens*2, Indep*2, Ens*3, Indep*3
+        "teacher": 8, "generation": 8 * 3, "control": 8 * 4, "independent": 8 * 2, "ensemble": 8 * 4,
+    },
 }
 
 
@@ -26,3 +29,26 @@ def test_fashion_mnist_study_config_plans_its_jobs(tmp_path, config_file):
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
     assert {rule: counts.get(rule, 0) for rule in STUDIES[config_file]} == STUDIES[config_file]
     assert counts["table"] == 4 and counts["plot"] == 1 and counts["claims"] == 1  # table, _nll, _ece, _fidelity
+
+
+# The configs in the paper's regime: crop + flip, the paper's SGD and step schedule, weight decay on
+# every parameter (no opt-out), teacher, BAN students and the listed controls.
+REGIME = {
+    "config.yaml": {"controls": {"ban_l", "cwtm", "dkpp"}, "seeds": 3},
+    "configs/fashion_mnist_cpu_fit.yaml": {"controls": {"ban_l", "cwtm", "dkpp", "dkpp_fixed"}, "seeds": 5},
+    "configs/fashion_mnist_full.yaml": {"controls": {"ban_l", "cwtm", "dkpp", "dkpp_fixed"}, "seeds": 3},
+}
+
+
+@pytest.mark.parametrize("config_file", sorted(REGIME))
+def test_paper_regime_configs_keep_the_papers_recipe_and_controls(config_file):
+    want = REGIME[config_file]
+    for name, study in yaml.safe_load((REPO / config_file).read_text())["studies"].items():
+        recipe = study["recipe"]
+        assert recipe["augment"] is True and recipe.get("decay_norm_and_bias", True) is True, name
+        assert (recipe["lr"], recipe["schedule"], recipe.get("gamma", 0.2)) == (0.1, "step", 0.2), name
+        assert recipe["epochs"] == 200 and recipe.get("milestones", [60, 120, 160]) == [60, 120, 160], name
+        assert len(study["seeds"]) >= want["seeds"], name
+        for lineage, spec in study["lineages"].items():
+            assert spec["generations"] >= 2 and spec.get("independent", 0) >= 1, (name, lineage)
+            assert want["controls"] <= set(spec["controls"]), (name, lineage)
