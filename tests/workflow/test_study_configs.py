@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from ban.tasks.image import Recipe
 from tests.workflow.conftest import REPO, make_project, snakemake
 
 # config -> {rule: jobs}: lineages x 3 seeds x (gen0 | gen1..3 | 3 controls | Ens*2, Ens*3)
@@ -44,10 +45,10 @@ REGIME = {
 def test_paper_regime_configs_keep_the_papers_recipe_and_controls(config_file):
     want = REGIME[config_file]
     for name, study in yaml.safe_load((REPO / config_file).read_text())["studies"].items():
-        recipe = study["recipe"]
-        assert recipe["augment"] is True and recipe.get("decay_norm_and_bias", True) is True, name
-        assert (recipe["lr"], recipe["schedule"], recipe.get("gamma", 0.2)) == (0.1, "step", 0.2), name
-        assert recipe["epochs"] == 200 and recipe.get("milestones", [60, 120, 160]) == [60, 120, 160], name
+        recipe = Recipe.from_dict(study["recipe"])  # the recipe's own defaults fill what the config leaves out
+        assert recipe.augment is True and recipe.decay_norm_and_bias is True, name
+        assert (recipe.lr, recipe.schedule, recipe.gamma, recipe.weight_decay) == (0.1, "step", 0.2, 5e-4), name
+        assert recipe.epochs == 200 and recipe.milestones == [60, 120, 160], name
         assert len(study["seeds"]) >= want["seeds"], name
         for lineage, spec in study["lineages"].items():
             assert spec["generations"] >= 2 and spec.get("independent", 0) >= 1, (name, lineage)
