@@ -33,7 +33,7 @@ lint: setup
 bench: setup data
 	$(PYTHON) bench/train_speed.py
 
-# Results only: the output cache keeps every trained spec, so a rerun links them back in seconds.
-# `python -m ban cache --prune` deletes the cache entries no link in results/ points to.
+# Results only: the store keeps every trained spec, so a rerun restores them in seconds.
+# `python -m ban store --prune --yes` deletes the store entries no member folder uses.
 clean-results:
 	rm -rf results logs

@@ -3,26 +3,31 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from ban.cache import use_default_cache
-from ban.configfile import duplicate_keys, schema_problems
+from ban.configfile import config_file_problems, paper_problems, schema_defaults, schema_problems, yte_problems
+from ban.store import use_default_store
 
 min_version("8.0")
 
-# The training rules' output cache (--cache, set by the profiles): a folder of this project unless
-# $SNAKEMAKE_OUTPUT_CACHE names another (ban/cache.py; README "Failures and resuming").
-use_default_cache()
+# The store of finished trainings, keyed by each member's identity (its spec and its teacher's
+# bytes): a folder of this project unless $BAN_STORE names another (ban/store.py; README
+# "Failures and resuming").
+use_default_store()
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
 
-# The embedded default study, unless `--configfile` names studies of its own (no merging).
+# The embedded default study, unless `--configfile` names studies of its own (no merging). A YTE
+# template (`__use_yte__`) is refused before Snakemake's reader would evaluate it.
 if "studies" not in config:
+    if YTE_PROBLEMS := yte_problems("config.yaml"):
+        raise WorkflowError("invalid config:\n" + "\n".join(YTE_PROBLEMS))
 
     configfile: "config.yaml"
 
 
 # Bad config: one line per problem, before any job (and before Snakemake's own schema dump).
-CONFIG_PROBLEMS = [line for path in workflow.configfiles for line in duplicate_keys(path)]
+CONFIG_PROBLEMS = [line for path in workflow.configfiles for line in config_file_problems(path)]
 CONFIG_PROBLEMS += [f"config: {line}" for line in schema_problems(config, SCHEMA)]
+CONFIG_PROBLEMS += [f"config: {line}" for line in paper_problems(config, schema_defaults(SCHEMA, "lineage"))]
 if CONFIG_PROBLEMS:
     raise WorkflowError("invalid config:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -7,13 +7,16 @@ naming the file and the mismatch.
 
 ``model.pt``: ``{"format": "ban.model/1", "state_dict", "model": {"name", "args", "in_channels",
 "num_classes"}, "dataset", "spec"}``.
-``resume.pt``: ``{"format": "ban.resume/1", "spec_hash", "epoch" (finished epochs), "model",
-"optimizer", "scheduler", "history", "rng"}``.
+``resume.pt``: ``{"format": "ban.resume/1", "identity" (the member's, ``ban.store``), "epoch"
+(finished epochs), "model", "optimizer", "scheduler", "history", "rng"}``.
+
+A full disk while writing is one line (:class:`DiskFullError`) naming the folder, the bytes
+needed and the bytes free; the file being written keeps its previous content.
 """
 
 from __future__ import annotations
 
-import hashlib
+import errno
 import io
 import json
 import os
@@ -27,26 +30,31 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ban.store import RECORDED_FILES, sha256_file
+
 MODEL_FORMAT = "ban.model/1"
 RESUME_FORMAT = "ban.resume/1"
 RESUME_FILE = "resume.pt"
-OUTPUT_FILES = ("predictions.npz", "model.pt", "metrics.json")
-"""A finished member's outputs, in the order they are written (``metrics.json`` last)."""
-FINISHED_DIR = ".finished"
-"""Hard links to a finished member's outputs (no extra disk): a rerun of the same spec whose
-outputs were removed — Snakemake deletes the outputs of jobs a killed workflow left incomplete —
-links them back instead of training again."""
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file and the reason."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``."""
+class DiskFullError(ValueError):
+    """No space left to write a file; the message names the folder and the bytes needed."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], size: int | None = None) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
+    ``size``: the bytes to be written, named by the :class:`DiskFullError` of a full disk."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        _raise_if_full(err, path, size)
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)
@@ -57,9 +65,27 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            _raise_if_full(err, path, size)
         raise
+
+
+def _raise_if_full(err: OSError, path: Path, size: int | None) -> None:
+    if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return
+    try:
+        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    needed = f"{size:,} bytes needed" if size is not None else "bytes needed unknown"
+    raise DiskFullError(f"{path.parent}: no space left on device to write {path.name} ({needed}, {free}); "
+                        "free space there and rerun (a training resumes from its last resume.pt)") from None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data), size=len(data))
 
 
 def save_torch(obj: Any, path: Path) -> None:
@@ -67,24 +93,17 @@ def save_torch(obj: Any, path: Path) -> None:
     so its bytes do not depend on the temporary file's name: equal objects give equal files."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
+    _write_bytes(path, buffer.getvalue())
 
 
 def save_json(obj: Any, path: Path) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    _write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    atomic_write(path, write)
-
-
-def spec_hash(spec: dict) -> str:
-    """sha256 of the spec's canonical JSON: equal specs train equal models."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    _write_bytes(path, buffer.getvalue())
 
 
 def load_torch(path: Path, map_location: str | torch.device = "cpu") -> dict:
@@ -112,41 +131,17 @@ def save_model(path: Path, model: torch.nn.Module, model_info: dict, dataset: st
 
 
 def save_member(out_dir: Path, model: torch.nn.Module, model_info: dict, dataset: str, spec: dict,
-                metrics: dict, predictions: dict[str, np.ndarray]) -> None:
+                metrics: dict, predictions: dict[str, np.ndarray]) -> dict:
     """Write a finished member's outputs into ``out_dir``: predictions.npz, model.pt, then
-    metrics.json (each atomically); link them into ``FINISHED_DIR``; remove the resume checkpoint."""
+    metrics.json with the sha256 of the other two (``files``), each atomically; return the metrics
+    as written. The resume checkpoint stays: the caller removes it once the outputs are kept
+    (``ban.store``)."""
     out_dir = Path(out_dir)
     save_npz(out_dir / "predictions.npz", **predictions)
     save_model(out_dir / "model.pt", model, model_info, dataset, spec)
+    metrics = {**metrics, "files": {name: sha256_file(out_dir / name) for name in RECORDED_FILES}}
     save_json(metrics, out_dir / "metrics.json")
-    keep = out_dir / FINISHED_DIR
-    shutil.rmtree(keep, ignore_errors=True)
-    keep.mkdir()
-    for name in OUTPUT_FILES:
-        os.link(out_dir / name, keep / name)
-    (out_dir / RESUME_FILE).unlink(missing_ok=True)
-
-
-def restore_finished(out_dir: Path, spec: dict) -> dict | None:
-    """Link the finished outputs of ``spec`` back from ``FINISHED_DIR`` and return their metrics;
-    ``None`` when there are none (those of another spec are removed)."""
-    out_dir = Path(out_dir)
-    keep = out_dir / FINISHED_DIR
-    if not all((keep / name).is_file() for name in OUTPUT_FILES):
-        return None
-    try:
-        kept_spec = load_torch(keep / "model.pt").get("spec")
-    except CheckpointError:
-        kept_spec = None
-    if kept_spec is None or spec_hash(kept_spec) != spec_hash(spec):
-        shutil.rmtree(keep, ignore_errors=True)
-        return None
-    for name in OUTPUT_FILES:  # metrics.json last, as when they were written
-        tmp = out_dir / f".{name}.restore"
-        tmp.unlink(missing_ok=True)
-        os.link(keep / name, tmp)
-        os.replace(tmp, out_dir / name)
-    return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    return metrics
 
 
 def load_model_checkpoint(path: Path, dataset: str | None = None, num_classes: int | None = None) -> dict:
@@ -208,18 +203,19 @@ def _to_tuples(value):
     return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def load_resume(out_dir: Path, spec: dict) -> dict | None:
-    """The resume state in ``out_dir`` if it belongs to ``spec``; ``None`` when there is none.
+def load_resume(out_dir: Path, identity: str) -> dict | None:
+    """The resume state in ``out_dir`` if it belongs to the member ``identity`` (``ban.store``: its
+    spec and the bytes of its teacher); ``None`` when there is none.
 
-    A resume file of another spec is stale (the settings changed): it is removed and ``None``
-    returned. A damaged one raises :class:`CheckpointError` and is left in place."""
+    A resume file of another identity is stale (the settings or the teacher changed): it is
+    removed and ``None`` returned. A damaged one raises :class:`CheckpointError` and is left in place."""
     path = Path(out_dir) / RESUME_FILE
     if not path.exists():
         return None
     state = load_torch(path)
     if state.get("format") != RESUME_FORMAT:
         raise CheckpointError(f"{path}: not a ban resume checkpoint")
-    if state["spec_hash"] != spec_hash(spec):
+    if state.get("identity") != identity:
         path.unlink()
         return None
     return state

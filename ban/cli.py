@@ -25,6 +25,21 @@ def _json_arg(text: str) -> dict:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    from ban.guard import member_lock
+    from ban.store import Store, member_identity
+
+    spec, out = _json_arg(args.spec), Path(args.out)
+    teacher = Path(args.teacher) if args.teacher else None
+    store = Store()
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    with member_lock(out):  # the store first, before torch is imported: a restore takes a second
+        if store.restore(member_identity(spec, teacher).hash, out, log) is not None:
+            (out / "resume.pt").unlink(missing_ok=True)
+            return
+
     import torch
 
     from ban.member import run_member
@@ -35,8 +50,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         from ban.guard import watch_workflow
 
         watch_workflow(args.watch_pid)
-    run_member(_json_arg(args.spec), Path(args.out), Path(args.teacher) if args.teacher else None, device=args.device,
-               log=lambda line: print(line, flush=True))
+    run_member(spec, out, teacher, device=args.device, log=log, store=store)
 
 
 def _cmd_check(args: argparse.Namespace) -> None:
@@ -112,16 +126,32 @@ def _cmd_status(args: argparse.Namespace) -> None:
     print(status(args.configfile))
 
 
-def _cmd_cache(args: argparse.Namespace) -> None:
-    from ban.cache import cache_dir, prune, usage
+def _cmd_store(args: argparse.Namespace) -> None:
+    from ban.store import Store
 
-    cache, results = cache_dir(), Path(args.results)
-    if args.prune:
-        removed = prune(cache, results)
-        print(f"removed {len(removed)} cache entries no link below {results} points to")
-    used = usage(cache, results)
-    print(f"{cache}: {used.entries} files, {used.bytes_total / 1e6:.1f} MB; {used.linked} linked from {results}, "
-          f"{used.entries - used.linked} not ({used.bytes_unlinked / 1e6:.1f} MB: earlier specs, restorable by going back to them)")
+    store = Store()
+    entries, unused = store.entries(), store.unused()
+    size = sum(e.size for e in entries)
+    unused_size = sum(e.size for e in unused)
+    print(f"{store.root}: {len(entries)} kept trainings, {size / 1e6:.1f} MB; {len(entries) - len(unused)} in use by a "
+          f"member folder, {len(unused)} not ({unused_size / 1e6:.1f} MB: earlier specs, restorable by going back to them)")
+    if not args.prune:
+        return
+    stale = store.stale_temporaries()
+    if not unused and not stale:
+        print("nothing to prune")
+        return
+    for entry in unused:
+        spec = (entry.record or {}).get("spec") or {}
+        where = "/".join(str(spec.get(k, "?")) for k in ("study", "lineage", "seed", "member")) if spec else "no readable record"
+        print(f"  {entry.path.name[:16]}  {entry.size / 1e6:7.2f} MB  {where}")
+    for path in stale:
+        print(f"  {path.name}  (temporary folder of a trainer that is gone)")
+    if not args.yes:
+        print(f"would delete {len(unused)} entries and {len(stale)} temporary folders; rerun with --yes to delete them")
+        return
+    removed = store.prune()
+    print(f"deleted {len(removed)} entries and temporary folders of {store.root}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,10 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
     p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")
     p.set_defaults(run=_cmd_status)
-    p = sub.add_parser("cache", help="size of the training output cache; --prune deletes entries results/ does not link to")
-    p.add_argument("--prune", action="store_true", help="delete the cache files no link below --results points to")
-    p.add_argument("--results", default="results", help="the results folder whose links are kept (default: results)")
-    p.set_defaults(run=_cmd_cache)
+    p = sub.add_parser("store", help="the store of finished trainings: its size; --prune lists (and with --yes deletes) "
+                                     "the entries no member folder uses")
+    p.add_argument("--prune", action="store_true", help="list the entries no member folder uses (and stale temporary folders)")
+    p.add_argument("--yes", action="store_true", help="with --prune: delete them")
+    p.set_defaults(run=_cmd_store)
     return parser
 
 

@@ -1,25 +1,25 @@
 """The member lifecycle: one path from a member's spec to its finished files, for every task.
 
-``run_member(spec, out_dir, teacher_path, device)`` writes ``model.pt``, ``predictions.npz`` and
-``metrics.json`` (last) into ``out_dir`` and returns the metrics, holding the folder's writer lock
-(``ban.guard``) throughout. Two kinds of member:
+``run_member(spec, out_dir, teacher_path, device, store)`` writes ``model.pt``, ``predictions.npz``
+and ``metrics.json`` (last) into ``out_dir`` and returns the metrics, holding the folder's writer
+lock (``ban.guard``) throughout. The member's identity (``ban.store``: its spec and the sha256 of
+its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and its entry in the
+``store``: when that holds the identity's outputs intact they are restored and nothing is trained
+(``python -m ban train`` looks there before importing torch). Two kinds of member:
 
 - **trained** (teachers, BAN generations, controls): load the data; the dataset's task
   (``ban.tasks``) gives the recipe, model, epoch loop and scores. Load the teacher (students);
   seed torch with ``train_seed``; build the model; resume from ``resume.pt`` when it belongs to
-  this spec; then per epoch: the task's ``train_epoch``, a stop with a one-line message when the
+  this identity; then per epoch: the task's ``train_epoch``, a stop with a one-line message when the
   loss is not finite (the last good ``resume.pt`` is kept), the task's ``end_epoch`` (schedule,
   held-out scores) and an atomic ``resume.pt``. On CPU a resumed run is bit-for-bit an
   uninterrupted one.
-
-Either kind first looks for the finished outputs of the same spec in ``.finished/`` (hard links
-``save_member`` leaves): when Snakemake removed the outputs of a job that had in fact finished
-(after a killed workflow), they are linked back and nothing is trained.
 - **imported** (a ``gen0`` with ``spec["checkpoint"]``, a teacher trained elsewhere): checked
   against the lineage (``ban.imported``), scored in fp32, and written like a trained teacher.
 
 ``metrics.json`` holds ``study, lineage, seed, member, task, model, objective, dataset,
-dataset_spec, num_params, epochs, wall_seconds, history, code`` and the task's scores. ``code`` is the training
+dataset_spec, num_params, epochs, wall_seconds, history, code, identity, teacher_sha256,
+checkpoint_sha256, files`` (the sha256 of ``model.pt`` and ``predictions.npz``) and the task's scores. ``code`` is the training
 code fingerprint the workflow passed in ``spec["code"]`` (else the current one, ``ban.fingerprint``).
 """
 
@@ -40,6 +40,7 @@ from ban.metrics import score_summary
 from ban.models import num_parameters
 from ban.objectives import get_objective
 from ban.runtime import TrainingError, resolve_device
+from ban.store import Identity, Store, member_identity
 from ban.tasks import get_task
 
 ENTRY_MODULE = __name__
@@ -67,22 +68,30 @@ def member_metrics(spec: dict, data, model_name: str, objective: str, model, epo
 
 
 def run_member(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: str = "auto",
-               log: Callable[[str], None] = print) -> dict:
-    """Train (or import) the member ``spec`` describes into ``out_dir``; return its metrics."""
+               log: Callable[[str], None] = print, store: Store | None = None) -> dict:
+    """Train (or import, or restore from ``store``) the member ``spec`` describes into ``out_dir``;
+    return its metrics."""
     started = time.perf_counter()
-    dev = resolve_device(device)
-    data = load_dataset(**spec["dataset"])
-    with member_lock(Path(out_dir)):
-        restored = ckpt_io.restore_finished(Path(out_dir), spec)
+    out_dir = Path(out_dir)
+    identity = member_identity(spec, teacher_path)
+    with member_lock(out_dir):
+        restored = store.restore(identity.hash, out_dir, log) if store is not None else None
         if restored is not None:
-            log(f"restored the finished outputs of this spec from {Path(out_dir) / ckpt_io.FINISHED_DIR} (no training)")
+            (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)
             return restored
+        dev = resolve_device(device)
+        data = load_dataset(**spec["dataset"])
         if spec.get("checkpoint"):
-            return import_member(spec, Path(out_dir), data, dev, started, log)
-        return train_member(spec, Path(out_dir), data, teacher_path, dev, started, log)
+            metrics = import_member(spec, out_dir, data, dev, started, identity, log)
+        else:
+            metrics = train_member(spec, out_dir, data, teacher_path, dev, started, identity, log)
+        if store is not None:
+            store.keep(identity, out_dir, spec, log)
+        (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)
+        return metrics
 
 
-def import_member(spec: dict, out_dir: Path, data, device: torch.device, started: float,
+def import_member(spec: dict, out_dir: Path, data, device: torch.device, started: float, identity: Identity,
                   log: Callable[[str], None] = print) -> dict:
     """Evaluate the checkpoint ``spec["checkpoint"]`` as generation 0 and write its member outputs."""
     path = Path(spec["checkpoint"])
@@ -91,14 +100,14 @@ def import_member(spec: dict, out_dir: Path, data, device: torch.device, started
     log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
     scores, predictions = get_task(data.task).trainer().score(model, data, spec["recipe"], device)
     metrics = member_metrics(spec, data, ckpt["model"]["name"], "imported", model, 0, started, source_history(path), scores,
-                             imported_from=str(path))
-    ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
+                             imported_from=str(path), **identity.record())
+    metrics = ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics
 
 
 def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, device: torch.device, started: float,
-                 log: Callable[[str], None] = print) -> dict:
+                 identity: Identity, log: Callable[[str], None] = print) -> dict:
     """The trained member's lifecycle (see the module docstring)."""
     task = get_task(data.task).trainer()
     recipe = task.Recipe.from_dict(spec["recipe"])
@@ -119,7 +128,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
     history: list[dict] = []
     start_epoch = 0
     resume_path = out_dir / ckpt_io.RESUME_FILE
-    resumed = ckpt_io.load_resume(out_dir, spec)
+    resumed = ckpt_io.load_resume(out_dir, identity.hash)
     if resumed is not None:
         model.load_state_dict(resumed["model"])
         loop.load_state_dict(resumed)
@@ -142,13 +151,14 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
         history.append(row)
         log(loop.epoch_line(row, recipe.epochs))
         ckpt_io.save_torch(
-            {"format": ckpt_io.RESUME_FORMAT, "spec_hash": ckpt_io.spec_hash(spec), "epoch": epoch + 1,
+            {"format": ckpt_io.RESUME_FORMAT, "identity": identity.hash, "epoch": epoch + 1,
              "model": model.state_dict(), **loop.state_dict(), "history": history, "rng": ckpt_io.rng_state(loop.generators)},
             resume_path,
         )
 
     scores, predictions = loop.final_scores()
-    metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores)
-    ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
+    metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores,
+                             **identity.record())
+    metrics = ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

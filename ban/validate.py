@@ -13,7 +13,8 @@ each naming the member, the key path, the bad value and what is allowed:
 - every finished file a job may read (``finished``: member folders whose outputs exist):
   ``model.pt`` loads as a ban checkpoint of the member's dataset, ``predictions.npz`` holds the
   task's arrays at the dataset's test size, ``metrics.json`` is a JSON object with its scores.
-  A bad one is named with the way out: delete that member's folder to retrain it.
+  A bad one is named with the way out: delete that member's folder to rebuild it (from the
+  store when an intact copy of the training is kept there, else by training).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -175,7 +175,7 @@ def check_finished(folder: Path, data=None) -> list[str]:
     """Problems of a member folder's finished files (each that exists), one line each naming the
     file and the way out. ``data``: the member's dataset, for shapes (None: not checked)."""
     problems = []
-    way_out = f"delete {folder}{_cache_entries(folder)} to retrain it"
+    way_out = f"delete {folder} to rebuild it"
     metrics_path = folder / "metrics.json"
     task = getattr(data, "task", None)
     if metrics_path.exists():
@@ -202,14 +202,6 @@ def check_finished(folder: Path, data=None) -> list[str]:
         except ValueError as err:
             problems.append(f"{predictions_path}: {err}; {way_out}")
     return problems
-
-
-def _cache_entries(folder: Path) -> str:
-    """`` and <cache>/<hash>_*`` when the folder's outputs are links into the output cache (a
-    damaged cache entry would be linked back by the next run), else ""."""
-    targets = {Path(os.readlink(p)) for p in (folder / name for name in ckpt_io.OUTPUT_FILES) if p.is_symlink()}
-    prefixes = sorted({f"{t.parent}/{t.name.split('_', 1)[0]}_*" for t in targets})
-    return f" and the cache entries {' '.join(prefixes)}" if prefixes else ""
 
 
 def check_predictions(path: Path, task: str, data=None) -> None:

@@ -12,6 +12,7 @@ from ban.member import run_member as train
 from ban.metrics import nll
 from ban.models import build_model
 from ban.runtime import TrainingError
+from ban.store import Store, member_identity
 from ban.tasks.image import Recipe, predict
 
 
@@ -38,7 +39,7 @@ def test_one_epoch_lowers_the_loss(tiny_spec, tmp_path):
 def test_training_writes_complete_artifacts(tiny_spec, tmp_path):
     metrics = train(tiny_spec, tmp_path, log=quiet)
     assert metrics["test_error"] < 30.0  # chance is 75 %
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".finished", ".writer.lock", "metrics.json", "model.pt", "predictions.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".writer.lock", "metrics.json", "model.pt", "predictions.npz"]
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["test_error"] == metrics["test_error"] and len(on_disk["history"]) == 3
     with np.load(tmp_path / "predictions.npz") as saved:
@@ -114,28 +115,28 @@ def test_identical_trainings_write_identical_files(tiny_spec, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_removed_outputs_of_a_finished_member_are_rewritten_without_training(tiny_spec, tmp_path):
-    reference = train(tiny_spec, tmp_path, log=quiet)
-    files = {name: (tmp_path / name).read_bytes() for name in ("model.pt", "predictions.npz")}
+def test_removed_outputs_of_a_finished_member_are_restored_from_the_store(tiny_spec, tmp_path):
+    store = Store(tmp_path / "store")
+    reference = train(tiny_spec, tmp_path / "m", log=quiet, store=store)
+    files = {name: (tmp_path / "m" / name).read_bytes() for name in ("model.pt", "predictions.npz")}
     for name in ("model.pt", "predictions.npz", "metrics.json"):
-        (tmp_path / name).unlink()  # what Snakemake does to a job a killed workflow left incomplete
+        (tmp_path / "m" / name).unlink()  # what Snakemake does to a job a killed workflow left incomplete
     lines = []
-    again = train(tiny_spec, tmp_path, log=lines.append)
-    assert len(lines) == 1 and lines[0].startswith("restored the finished outputs") and "no training" in lines[0]
-    assert {name: (tmp_path / name).read_bytes() for name in files} == files
+    again = train(tiny_spec, tmp_path / "m", log=lines.append, store=store)
+    assert len(lines) == 1 and lines[0].startswith("restored from the store") and "no training" in lines[0]
+    assert {name: (tmp_path / "m" / name).read_bytes() for name in files} == files
     assert again == reference
-    other = {**tiny_spec, "train_seed": 7}
     lines = []
-    train(other, tmp_path, log=lines.append)  # another spec: trained, the old links dropped
+    train({**tiny_spec, "train_seed": 7}, tmp_path / "m", log=lines.append, store=store)  # another spec: trained
     assert any(line.startswith("epoch") for line in lines)
-    assert torch.load(tmp_path / ".finished/model.pt", weights_only=True)["spec"]["train_seed"] == 7
+    assert len(store.entries()) == 2
 
 
-def test_resume_state_of_another_spec_is_discarded(tiny_spec, tmp_path):
+def test_resume_state_of_another_identity_is_discarded(tiny_spec, tmp_path):
     tiny_spec["recipe"]["epochs"] = 1
     train(tiny_spec, tmp_path / "x", log=quiet)
-    other = {**tiny_spec, "train_seed": 5}
-    ckpt_io.save_torch({"format": ckpt_io.RESUME_FORMAT, "spec_hash": ckpt_io.spec_hash(other)}, tmp_path / "y/resume.pt")
+    other = member_identity({**tiny_spec, "train_seed": 5})
+    ckpt_io.save_torch({"format": ckpt_io.RESUME_FORMAT, "identity": other.hash}, tmp_path / "y/resume.pt")
     lines = []
     train(tiny_spec, tmp_path / "y", log=lines.append)
     assert not any(line.startswith("resumed") for line in lines)

@@ -92,7 +92,7 @@ def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, 
         np.savez(folder / "predictions.npz", probs=arrays["probs"][:100], labels=arrays["labels"][:100])
     (folder / "metrics.json").write_text("{not json")
     problems = check_specs([tiny_spec], finished=[relative])
-    assert len(problems) == 3 and all("\n" not in p and p.endswith(f"delete {relative} to retrain it") for p in problems)
+    assert len(problems) == 3 and all("\n" not in p and p.endswith(f"delete {relative} to rebuild it") for p in problems)
     assert problems[0].startswith(f"{relative}/metrics.json: unusable metrics file")
     assert problems[1].startswith(f"{relative}/model.pt: unreadable or truncated checkpoint")
     assert problems[2].startswith(f"{relative}/predictions.npz: probs are 100×4, the test set is 128×4")

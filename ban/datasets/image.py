@@ -234,6 +234,79 @@ def load_fashion_mnist(root: Path, download: bool = False) -> ImageData:
 # ----------------------------------------------------------------------------- CIFAR
 
 
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles of ``bytes`` call it (latin-1 only)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode({type(text).__name__}, {encoding!r})")
+    return text.encode("latin-1")
+
+
+def _pickle_globals() -> dict[tuple[str, str], object]:
+    """The only callables and classes an array pickle may name: numpy's ndarray reconstruction
+    (``numpy.core`` in numpy 1 and Python 2 pickles, ``numpy._core`` in numpy 2), ``dtype``, the
+    builtin containers that older protocols build by a call, and latin-1 ``_codecs.encode``."""
+    try:
+        import numpy._core as core  # numpy 2
+    except ImportError:  # numpy 1
+        import numpy.core as core
+    allowed: dict[tuple[str, str], object] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = core.multiarray._reconstruct
+        allowed[(f"{package}.numeric", "_frombuffer")] = core.numeric._frombuffer
+    for module in ("builtins", "__builtin__"):
+        for kind in (set, frozenset, bytes, bytearray, complex):
+            allowed[(module, kind.__name__)] = kind
+    return allowed
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds numpy arrays, dtypes, containers, strings, bytes and numbers only:
+    any other global a pickle names (``os.system`` in a ``__reduce__``) raises before it is looked up."""
+
+    allowed = _pickle_globals()
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused: it calls {module}.{name}, which would run code") from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refused: it refers to a persistent object, which would run code")
+
+
+def read_array_pickle(path: Path) -> object:
+    """The object in the pickle file ``path`` (Python 2 strings decoded as latin-1, as torchvision
+    reads CIFAR), built from numpy arrays, dtypes, builtin containers, strings, bytes and numbers
+    only: a pickle that names any other callable is never run, and raises a one-line
+    ``DatasetError`` ``<path>: refused: it calls <module>.<name>, which would run code (...)``;
+    an unreadable one ``<path>: unreadable pickle (...)``."""
+    try:
+        with open(path, "rb") as handle:
+            return _ArrayUnpickler(handle, encoding="latin1").load()
+    except pickle.UnpicklingError as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if reason.startswith("refused:"):
+            raise DatasetError(f"{path}: {reason} (CIFAR files hold only arrays, lists, strings and numbers)") from None
+        raise DatasetError(f"{path}: unreadable pickle ({reason})") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as err:
+        raise DatasetError(f"{path}: unreadable pickle ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+
+
+def _entry(path: Path, *keys: str):
+    """``read_array_pickle(path)[key]`` for each key (one value for one key); a file that is no
+    mapping holding them raises a one-line ``DatasetError``."""
+    loaded = read_array_pickle(path)
+    missing = [key for key in keys if not isinstance(loaded, dict) or key not in loaded]
+    if missing:
+        raise DatasetError(f"{path}: not a CIFAR pickle (no {', '.join(repr(k) for k in missing)})")
+    return loaded[keys[0]] if len(keys) == 1 else tuple(loaded[key] for key in keys)
+
+
 def read_cifar(root: Path, download: bool, verify: bool, hundred: bool) -> ImageData:
     """Read torchvision's CIFAR-10/100 pickles (``data`` uint8 ``[n, 3072]`` in CHW order, labels list).
 
@@ -260,8 +333,7 @@ def read_cifar(root: Path, download: bool, verify: bool, hundred: bool) -> Image
 
     num_classes = 100 if hundred else 10
     label_key = "fine_labels" if hundred else "labels"
-    with open(folder / spec.meta["filename"], "rb") as handle:
-        class_names = pickle.load(handle, encoding="latin1")[spec.meta["key"]]
+    class_names = _entry(folder / spec.meta["filename"], spec.meta["key"])
     if len(class_names) != num_classes:
         raise DatasetError(f"{folder / spec.meta['filename']} names {len(class_names)} classes, expected {num_classes}")
 
@@ -270,10 +342,9 @@ def read_cifar(root: Path, download: bool, verify: bool, hundred: bool) -> Image
     for file_list in (spec.train_list, spec.test_list):
         pixels, labels = [], []
         for name, _ in file_list:
-            with open(folder / name, "rb") as handle:
-                entry = pickle.load(handle, encoding="latin1")
-            pixels.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            labels.extend(entry[label_key])
+            data, file_labels = _entry(folder / name, "data", label_key)
+            pixels.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.extend(file_labels)
         y = torch.tensor(labels, dtype=torch.int64)
         if y.numel() != sum(p.shape[0] for p in pixels) or (y.numel() and not 0 <= int(y.min()) <= int(y.max()) < num_classes):
             raise DatasetError(f"labels in {folder} do not match the images or lie outside 0..{num_classes - 1}")

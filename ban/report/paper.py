@@ -27,7 +27,7 @@ from ban.members import CONTROLS, column_label, column_sort_key, is_column, is_m
 from ban.report.frame import MISSING, ReportInputError, is_number, lineage_order, summarize
 from ban.tasks import TASKS, Task, get_task
 
-__all__ = ["PAPER_COLUMNS", "normalize_paper", "paper_frame", "split_score"]
+__all__ = ["PAPER_COLUMNS", "normalize_paper", "paper_frame", "parse_paper_key", "split_score"]
 
 PAPER_COLUMNS = ["lineage", "column", "split", "paper", "ours mean", "ours std", "n_seeds", "difference"]
 """Columns of ``paper_frame``."""
@@ -46,8 +46,9 @@ def _key_help() -> str:
     return f"Teacher, BAN-k, {controls}, Ind-i, Ens*k, Indep*k or a member name" + (f"; {suffixes}" if suffixes else "")
 
 
-def _paper_key(key: object, lineage: object) -> tuple[str, str]:
-    """(column, split) of a paper key: a column or member name, optionally followed by " <split>"."""
+def parse_paper_key(key: object) -> tuple[str, str] | None:
+    """(column, split) of a paper key: a column or member name, optionally followed by " <split>";
+    None when the name is neither."""
     name, split = key, "test"
     for suffix in _SUFFIX_SPLITS:
         if isinstance(key, str) and key.endswith(f" {suffix}"):
@@ -56,7 +57,15 @@ def _paper_key(key: object, lineage: object) -> tuple[str, str]:
         return name, split
     if is_member(name):
         return column_label(name), split
-    raise ReportInputError(f"paper[{lineage!r}]: {key!r} is not a table column ({_key_help()})")
+    return None
+
+
+def _paper_key(key: object, lineage: object) -> tuple[str, str]:
+    """(column, split) of a paper key; a name that is no column raises ``ReportInputError``."""
+    parsed = parse_paper_key(key)
+    if parsed is None:
+        raise ReportInputError(f"paper[{lineage!r}]: {key!r} is not a table column ({_key_help()})")
+    return parsed
 
 
 def split_score(task: Task, split: str) -> str:

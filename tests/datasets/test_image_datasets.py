@@ -1,6 +1,10 @@
 import gzip
+import os
 import pickle
+import pickletools
+import shlex
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ from ban.datasets.image import (
     DEBIAN_FASHION_MNIST_DIR,
     SYSTEM_DATA_ENV,
     ImageData,
+    read_array_pickle,
 )
 from ban.registry import UnknownNameError
 
@@ -117,8 +122,9 @@ def test_missing_fashion_mnist_without_download_names_root_and_package(tmp_path,
 # ----------------------------------------------------------------------------- CIFAR
 
 
-def write_cifar(root: Path, hundred: bool, per_file: int = 3, seed: int = 0) -> dict:
-    """Write CIFAR pickles in torchvision's on-disk format; return the arrays written per split."""
+def write_cifar(root: Path, hundred: bool, per_file: int = 3, seed: int = 0, dump=pickle.dump) -> dict:
+    """Write CIFAR pickles in torchvision's on-disk format (``dump(obj, handle)``: Python 3's
+    pickle.dump by default); return the arrays written per split."""
     rng = np.random.default_rng(seed)
     num_classes = 100 if hundred else 10
     folder = root / ("cifar-100-python" if hundred else "cifar-10-batches-py")
@@ -134,14 +140,14 @@ def write_cifar(root: Path, hundred: bool, per_file: int = 3, seed: int = 0) -> 
             if hundred:
                 entry["coarse_labels"] = [i // 5 for i in labels]
             with open(folder / name, "wb") as handle:
-                pickle.dump(entry, handle)
+                dump(entry, handle)
             written[split][0].append(data)
             written[split][1].extend(labels)
     meta = {"fine_label_names": [f"c{i}" for i in range(100)], "coarse_label_names": [f"s{i}" for i in range(20)]}
     if not hundred:
         meta = {"label_names": [f"c{i}" for i in range(10)], "num_cases_per_batch": per_file, "num_vis": 3072}
     with open(folder / ("meta" if hundred else "batches.meta"), "wb") as handle:
-        pickle.dump(meta, handle)
+        dump(meta, handle)
     return {split: (np.concatenate(arrays), labels) for split, (arrays, labels) in written.items()}
 
 
@@ -158,6 +164,94 @@ def test_cifar_loads_torchvision_format(tmp_path, name, hundred, stats):
     # rows are channel-major: data[n, c * 1024 + h * 32 + w]
     expected = (torch.from_numpy(written["train"][0]).view(-1, 3, 32, 32).float() / 255 - mean) / std
     torch.testing.assert_close(data.train_x, expected)
+
+
+class Python2Pickler(pickle._Pickler):
+    """Protocol 2 as Python 2 wrote the distributed CIFAR files: every ``str`` and ``bytes`` a
+    Python 2 byte string (BINSTRING), numpy's reconstructor named ``numpy.core.multiarray``."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_python2_string(self, obj):
+        data = obj.encode("latin-1") if isinstance(obj, str) else obj
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    def save_global(self, obj, name=None):
+        if getattr(obj, "__name__", None) == "_reconstruct":
+            self.write(pickle.GLOBAL + b"numpy.core.multiarray\n_reconstruct\n")
+            self.memoize(obj)
+        else:
+            super().save_global(obj, name)
+
+    dispatch[str] = save_python2_string
+    dispatch[bytes] = save_python2_string
+
+
+def dump_python2(obj, handle) -> None:
+    Python2Pickler(handle, protocol=2).dump(obj)
+
+
+@pytest.mark.parametrize("name, hundred, stats", [("cifar10", False, CIFAR10_STATS), ("cifar100", True, CIFAR100_STATS)])
+def test_cifar_reads_the_distributed_python2_pickles(tmp_path, name, hundred, stats):
+    """The restricted reader takes the files as distributed (Python 2 protocol 2 pickles)."""
+    written = write_cifar(tmp_path, hundred, dump=dump_python2)
+    folder = tmp_path / ("cifar-100-python" if hundred else "cifar-10-batches-py")
+    ops = {(op.name, arg) for op, arg, _ in pickletools.genops((folder / ("train" if hundred else "data_batch_1")).read_bytes())}
+    assert ("GLOBAL", "numpy.core.multiarray _reconstruct") in ops and ("SHORT_BINSTRING", "data") in ops
+    data = load_dataset(name, root=tmp_path, verify=False)
+    assert data.train_y.tolist() == written["train"][1] and data.test_y.tolist() == written["test"][1]
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in stats)
+    expected = (torch.from_numpy(written["test"][0]).view(-1, 3, 32, 32).float() / 255 - mean) / std
+    torch.testing.assert_close(data.test_x, expected)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_array_pickles_of_every_protocol_are_read(tmp_path, protocol):
+    entry = {"data": np.arange(12, dtype=np.uint8).reshape(2, 6), "labels": [1, 2], "names": {"a", "b"},
+             "raw": b"\x00\xff", "empty": b"", "buffer": bytearray(b"ab"), "pair": (1.5, 2j), "f": np.zeros(3, ">f8")}
+    path = tmp_path / "entry.pickle"
+    path.write_bytes(pickle.dumps(entry, protocol=protocol))
+    loaded = read_array_pickle(path)
+    assert set(loaded) == set(entry) and all(np.array_equal(loaded[k], entry[k]) for k in ("data", "f"))
+    assert all(loaded[k] == entry[k] for k in ("labels", "names", "raw", "empty", "buffer", "pair"))
+
+
+class RunsCode:
+    """An object whose pickle calls os.system: unpickling it runs a shell command."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
+
+
+@pytest.mark.parametrize("file", ["batches.meta", "data_batch_3"])
+def test_a_cifar_pickle_that_would_run_code_is_refused_unrun(tmp_path, file):
+    write_cifar(tmp_path, hundred=False)
+    path = tmp_path / "cifar-10-batches-py" / file
+    marker = tmp_path / "ran"
+    entry = pickle.loads(path.read_bytes())
+    entry["filenames" if "filenames" in entry else "num_vis"] = RunsCode(marker)
+    path.write_bytes(pickle.dumps(entry))
+    with pytest.raises(DatasetError) as raised:
+        load_dataset("cifar10", root=tmp_path, verify=False)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: refused: it calls {os.system.__module__}.system, which would run code") and "\n" not in message
+    assert not marker.exists()
+
+
+def test_a_truncated_cifar_pickle_is_one_line(tmp_path):
+    write_cifar(tmp_path, hundred=False)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(DatasetError) as raised:
+        load_dataset("cifar10", root=tmp_path, verify=False)
+    assert str(raised.value).startswith(f"{path}: unreadable pickle (") and "\n" not in str(raised.value)
 
 
 def test_cifar_checks_md5_by_default(tmp_path):

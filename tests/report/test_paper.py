@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from metrics_files import image_study, table_lines, text_study
 
+from ban.configfile import paper_problems, schema_defaults
 from ban.members import CONTROLS
 from ban.report.frame import ReportInputError, load_metrics
 from ban.report.paper import normalize_paper, paper_frame, split_score
@@ -111,3 +114,61 @@ def test_bad_paper_column_raises_before_writing(tmp_path):
     with pytest.raises(ValueError, match="Gen-1"):
         write_tables(image_study(tmp_path / "results"), tmp_path / "out", paper={"wrn": {"Gen-1": 4.0}})
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# paper_problems: the same mistakes, from the config, before any job runs
+# ---------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+LINEAGE_DEFAULTS = schema_defaults(SCHEMA, "lineage")
+
+
+def study_config(name: str, paper: object) -> dict:
+    """A config of the workflow tests' tiny study ``name`` (tiny.yaml or tiny_text.yaml) with ``paper``."""
+    config = yaml.safe_load((REPO / "tests" / "workflow" / f"{name}.yaml").read_text())
+    config["studies"][name]["paper"] = paper
+    return config
+
+
+def test_paper_problems_name_the_key_and_the_lineages_columns():
+    paper = {"cnn": {"Teacher": 14.0, "CWMT": 13.0, "BAN-3": 12.0, "BAN-1 val": 11.0, "gen1": 10.0, "BAN-1": 10.5},
+             "resnet": {"Teacher": 5.0}}
+    columns = "Teacher, BAN-1, BAN-2, BAN+L, CWTM, DKPP, DKPP-fixed, Ind-1, Ens*2, Indep*2 or a member's name (gen1 for BAN-1)"
+    assert paper_problems(study_config("tiny", paper), LINEAGE_DEFAULTS) == [
+        f"studies.tiny.paper.cnn.CWMT: not a column of lineage 'cnn' in the study's tables (allowed: {columns})",
+        f"studies.tiny.paper.cnn.BAN-3: not a column of lineage 'cnn' in the study's tables (allowed: {columns})",
+        "studies.tiny.paper.cnn.BAN-1 val: image studies have no val score (splits: test)",
+        "studies.tiny.paper.cnn: gives column BAN-1 (test) twice ('gen1' and 'BAN-1')",
+        "studies.tiny.paper.resnet: 'resnet' is not a lineage of study 'tiny' (lineages: cnn)",
+    ]
+
+
+def test_paper_problems_use_the_schemas_defaults_and_the_tasks_splits():
+    config = study_config("tiny", {"cnn": {"BAN-3": 1.0, "BAN-4": 1.0, "Ens*2": 1.0}})
+    lineage = config["studies"]["tiny"]["lineages"]["cnn"]
+    del lineage["generations"], lineage["controls"], lineage["independent"]  # defaults: 3, [], 0
+    columns = "Teacher, BAN-1, BAN-2, BAN-3, Ens*2 or a member's name (gen1 for BAN-1)"
+    assert paper_problems(config, LINEAGE_DEFAULTS) == [
+        f"studies.tiny.paper.cnn.BAN-4: not a column of lineage 'cnn' in the study's tables (allowed: {columns})"]
+    text = study_config("tiny_text", {"lstm": {"BAN+L val": 1.0, "gen1 val": 2.0, "CWTM val": 3.0}})
+    assert paper_problems(text, LINEAGE_DEFAULTS) == [
+        "studies.tiny_text.paper.lstm.CWTM val: not a column of lineage 'lstm' in the study's tables "
+        "(allowed: Teacher, BAN-1, BAN+L, Ens*2 or a member's name (gen1 for BAN-1), each optionally followed by ' val')"]
+
+
+def test_shipped_paper_values_have_no_problems():
+    """Every config in configs/ and the text test study: nothing here refuses what the tables take."""
+    paths = sorted((REPO / "configs").glob("*.yaml")) + [REPO / "tests" / "workflow" / "tiny_text.yaml"]
+    with_paper = [p for p in paths if "paper" in p.read_text()]
+    assert len(with_paper) >= 5
+    for path in with_paper:
+        assert paper_problems(yaml.safe_load(path.read_text()), LINEAGE_DEFAULTS) == [], path
+
+
+@pytest.mark.parametrize("paper", [[1.0], {"cnn": [1.0]}, {"cnn": {"Teacher": "x"}}, None])
+def test_paper_problems_leave_schema_errors_to_the_schema(paper):
+    config = study_config("tiny", paper)
+    config["studies"]["other"] = {"paper": {"a": {"b": 1}}, "lineages": {"a": {"generations": "x"}}}
+    assert paper_problems(config, LINEAGE_DEFAULTS) == []

@@ -73,7 +73,7 @@ def test_evaluate_scores_every_next_token_once():
 
 def test_teacher_writes_the_contract_files(teacher):
     out, metrics, lines = teacher
-    assert {p.name for p in out.iterdir()} == {"model.pt", "metrics.json", "predictions.npz", ".finished", ".writer.lock"}
+    assert {p.name for p in out.iterdir()} == {"model.pt", "metrics.json", "predictions.npz", ".writer.lock"}
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["task"] == "text" and saved["member"] == "gen0" and saved["dataset"] == "synthetic_text"
     assert saved["epochs"] == 2 and len(saved["history"]) == 2 and saved["num_params"] > 0

@@ -40,9 +40,9 @@ def read_config(project: Path) -> dict:
 
 
 def project_env(project: Path) -> dict[str, str]:
-    """The environment of a job in ``project``: its ``ban`` and its own output cache."""
+    """The environment of a job in ``project``: its ``ban`` and its own store of finished trainings."""
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project),
-            "SNAKEMAKE_OUTPUT_CACHE": str(project / ".snakemake-cache")}
+            "BAN_STORE": str(project / ".ban-store")}
 
 
 def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tests.workflow.conftest import snakemake
 
-TRAINER_STATE = ("resume.pt", ".writer.lock", ".finished")
+TRAINER_STATE = ("resume.pt", ".writer.lock")
 """The trainer's own files in a member folder, never outputs: the epoch checkpoint (removed when the
-member finishes), the writer lock, and hard links to the finished outputs (ban/checkpoint.py)."""
+member finishes) and the writer lock."""
 STRAY = "results/tiny/stray.txt"
 
 

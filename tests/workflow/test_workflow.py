@@ -22,7 +22,7 @@ def test_tiny_study_produces_every_artifact(finished_tiny):
     results = finished_tiny / "results/tiny"
     for label in TRAINED:
         member = results / "cnn" / label
-        assert {p.name for p in member.iterdir()} == {"model.pt", "metrics.json", "predictions.npz", ".finished", ".writer.lock"}
+        assert {p.name for p in member.iterdir()} == {"model.pt", "metrics.json", "predictions.npz", ".writer.lock"}
         metrics = json.loads((member / "metrics.json").read_text())
         assert 0.0 <= metrics["test_error"] <= 100.0 and len(metrics["history"]) == 3
     teacher = json.loads((results / "cnn/seed0/gen0/metrics.json").read_text())

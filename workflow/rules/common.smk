@@ -5,9 +5,11 @@ import os
 import re
 import shlex
 import shutil
+import sys
 
 from ban.datasets import dataset_task
 from ban.fingerprint import RuleCode
+from ban.integrity import HashMemo, finished_problems, remove_dangling
 from ban.members import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
 from ban.study import (
     StudyError,
@@ -34,8 +36,8 @@ except StudyError as err:
 
 
 wildcard_constraints:
-    study=r"[A-Za-z0-9_.-]+",
-    lineage=r"[A-Za-z0-9_.-]+",
+    study=r"(?!\.\.?/)[A-Za-z0-9_.-]+",
+    lineage=r"(?!\.\.?/)[A-Za-z0-9_.-]+",
     seed=r"\d+",
     k=r"[1-9]\d*",
     control=CONTROL_PATTERN,
@@ -161,8 +163,14 @@ def study_stems(study):
 
 
 def all_outputs():
-    """Every study's tables (with table_fidelity for image studies), plots and claims."""
+    """Every member's files, then every study's tables (with table_fidelity for image studies),
+    plots and claims. The member files are targets so that a missing or dangling one is rebuilt
+    (Snakemake does not rebuild a missing intermediate file while the files after it are newer)."""
     outputs = []
+    for study, lineage, seed, member in MEMBERS:
+        folder = member_dir(study, lineage, seed, member)
+        names = ("model.pt", "predictions.npz", "metrics.json") if kind_of(member).trained else ("metrics.json",)
+        outputs += [f"{folder}/{name}" for name in names]
     for study in config["studies"]:
         outputs += [f"results/{study}/{stem}.{ext}" for stem in report_stems(study) for ext in ("csv", "md", "tex")]
         outputs += [f"results/{study}/plots/{name}.png" for name in REPORT_PLOTS]
@@ -260,3 +268,24 @@ def get_claims_code(w):
     """params function: the code fingerprint of a claims job (ban.report.claims and its imports;
     "frozen" when code changes trigger nothing)."""
     return CODE("claims") if RERUN_ON_CODE_CHANGE else "frozen"
+
+
+def check_finished_files(memo_file):
+    """Every finished trained member's files against the sha256 its metrics.json records, and each
+    student against its teacher's current model.pt (ban/integrity.py); on every invocation, dry
+    runs included, except inside a remote job (a cluster job's own Snakemake)."""
+    members = []
+    for study, lineage, seed, member in MEMBERS:
+        if kind_of(member).trained:
+            teacher = kind_of(member).teacher
+            members.append((member_dir(study, lineage, seed, member), teacher and member_dir(study, lineage, seed, teacher)))
+    problems = finished_problems(members, HashMemo(memo_file))
+    if problems:
+        raise WorkflowError("finished results that cannot be used:\n" + "\n".join(problems))
+
+
+if not workflow.remote_exec:
+    DANGLING = remove_dangling(all_outputs())
+    if DANGLING:
+        print(f"removed {len(DANGLING)} dangling links, rebuilt as missing: {' '.join(DANGLING)}", file=sys.stderr)
+    check_finished_files(".snakemake/ban/sha256.json")

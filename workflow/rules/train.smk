@@ -3,8 +3,8 @@
 # One definition (rule teacher); generation and control reuse it with their own input, outputs
 # and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
 # resumes from the folder's resume.pt after a kill (see README "Failures and resuming").
-# Finished outputs go to Snakemake's between-workflow cache (`cache:`; the profiles pass --cache):
-# a spec trained once is linked back from the cache instead of trained again.
+# A finished training is kept in the store under its identity (ban/store.py: the spec and the
+# sha256 of its teacher); a job whose identity is kept restores it, verified by hash, in a second.
 # The device is a runtime choice, a resource rather than a parameter: changing it reruns nothing.
 
 
@@ -15,7 +15,6 @@ rule teacher:
         **member_outputs("gen0"),
     log:
         "logs/{study}/{lineage}/seed{seed}/gen0.log",
-    cache: "omit-software"
     conda:
         "../../environment.yml"
     threads: 1

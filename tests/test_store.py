@@ -1,0 +1,200 @@
+"""The store of finished trainings: identity, hash-checked restores, pruning that cannot lose data,
+permissions and full disks. Trainings run through the real command line (``python -m ban train``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ban.checkpoint import DiskFullError, save_json
+from ban.member import run_member
+from ban.store import Store, member_identity, sha256_file
+from tests.conftest import TINY_SPEC
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ban(*args: str, store: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BAN_STORE": str(store), "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "ban", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def train(spec: dict, out: Path, store: Path, teacher: Path | None = None) -> str:
+    """``run_member`` with the store at ``store``, in this process (the command line does the
+    same, and looks in the store before importing torch); returns the log."""
+    lines = []
+    run_member(spec, out, teacher, device="cpu", log=lines.append, store=Store(store))
+    return "\n".join(lines)
+
+
+def student_spec() -> dict:
+    return {**TINY_SPEC, "member": "gen1", "objective": {"name": "ban", "args": {}}, "train_seed": 1}
+
+
+@contextlib.contextmanager
+def tiny_disk(folder: Path, size: str):
+    """A real, small tmpfs at ``folder`` (root only; skipped elsewhere)."""
+    folder.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("a tmpfs cannot be mounted here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_identity_is_the_spec_and_the_teachers_bytes(tmp_path):
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    a.write_bytes(b"teacher a")
+    b.write_bytes(b"teacher b")
+    spec = student_spec()
+    assert member_identity(spec, a) == member_identity(spec, a)
+    assert member_identity(spec, a).hash != member_identity(spec, b).hash
+    assert member_identity(spec, a).hash != member_identity({**spec, "train_seed": 2}, a).hash
+    assert member_identity(spec, a).teacher_sha256 == sha256_file(a)
+    imported = {**TINY_SPEC, "checkpoint": str(a)}
+    before = member_identity(imported)
+    a.write_bytes(b"another file at the same path")
+    assert member_identity(imported).hash != before.hash and member_identity(imported).checkpoint_sha256 == sha256_file(a)
+
+
+def test_a_student_of_a_changed_teacher_is_trained_never_restored(tmp_path):
+    """The stale-student case: the same student spec under a retrained teacher must train."""
+    store = tmp_path / "store"
+    teacher = tmp_path / "gen0"
+    train(TINY_SPEC, teacher, store)
+    student = tmp_path / "gen1"
+    first = train(student_spec(), student, store, teacher=teacher / "model.pt")
+    assert "restored" not in first
+    old = {name: (student / name).read_bytes() for name in ("model.pt", "predictions.npz")}
+    recorded = json.loads((student / "metrics.json").read_text())
+    assert recorded["teacher_sha256"] == sha256_file(teacher / "model.pt")
+    assert recorded["files"] == {name: sha256_file(student / name) for name in ("model.pt", "predictions.npz")}
+
+    train({**TINY_SPEC, "recipe": {**TINY_SPEC["recipe"], "epochs": 4}}, teacher, store)  # the teacher changes
+    for name in ("model.pt", "predictions.npz", "metrics.json"):
+        (student / name).unlink()  # what Snakemake does before rerunning the student
+    again = train(student_spec(), student, store, teacher=teacher / "model.pt")
+    assert "restored" not in again and "epoch   3/3" in again
+    assert (student / "predictions.npz").read_bytes() != old["predictions.npz"]
+    assert json.loads((student / "metrics.json").read_text())["teacher_sha256"] == sha256_file(teacher / "model.pt")
+
+
+def test_restores_are_verified_by_hash(tmp_path):
+    """An intact entry comes back byte-identical without training; a truncated or forged one is
+    removed and the member trained again (to the same bytes: CPU training is deterministic)."""
+    store = tmp_path / "store"
+    member = tmp_path / "gen0"
+    train(TINY_SPEC, member, store)
+    original = {name: (member / name).read_bytes() for name in ("model.pt", "predictions.npz")}
+    entry = Store(store).entry(member_identity(TINY_SPEC).hash)
+
+    def rebuild() -> str:
+        shutil.rmtree(member)
+        return train(TINY_SPEC, member, store)
+
+    assert "restored from the store" in rebuild()
+    assert {name: (member / name).read_bytes() for name in original} == original
+    assert (member / "model.pt").stat().st_ino == (entry / "model.pt").stat().st_ino  # a hard link: no extra disk
+
+    with np.load(entry / "predictions.npz") as saved:  # forged: uniform probabilities, a new file
+        forged = {key: saved[key] for key in saved.files}
+    forged["probs"] = np.full_like(forged["probs"], 0.25)
+    (entry / "predictions.npz").unlink()
+    with open(entry / "predictions.npz", "wb") as handle:
+        np.savez(handle, **forged)
+    out = rebuild()
+    assert "is damaged (predictions.npz does not match its recorded sha256)" in out and "epoch   3/3" in out
+    assert (member / "predictions.npz").read_bytes() == original["predictions.npz"]
+
+    (entry / "model.pt").write_bytes(b"")  # emptied in place
+    out = rebuild()
+    assert "is damaged (model.pt does not match its recorded sha256)" in out and "epoch   3/3" in out
+    assert {name: (member / name).read_bytes() for name in original} == original
+
+
+def finished(folder: Path, spec: dict, store: Store) -> str:
+    """A member folder with three small output files, kept in ``store``; returns its identity."""
+    folder.mkdir(parents=True)
+    for name in ("predictions.npz", "model.pt", "metrics.json"):
+        (folder / name).write_text(f"{name} of seed {spec['train_seed']}\n")
+    identity = member_identity(spec)
+    assert store.keep(identity, folder, spec, log=pytest.fail)
+    return identity.hash
+
+
+def test_prune_deletes_only_entries_no_member_folder_uses(tmp_path):
+    """Two projects share one store; prune lists first, deletes only with --yes, and keeps what
+    either project uses, also when a project holds copies (another file system)."""
+    root = tmp_path / "shared-store"
+    store = Store(root)
+    kept = {finished(tmp_path / "one/gen0", TINY_SPEC, store), finished(tmp_path / "two/gen0", {**TINY_SPEC, "train_seed": 3}, store)}
+    unused = finished(tmp_path / "one/old", {**TINY_SPEC, "train_seed": 4}, store)
+    shutil.rmtree(tmp_path / "one/old")  # an earlier spec: its entry is not used any more
+    copied = tmp_path / "copied/gen0"
+    kept.add(finished(copied, {**TINY_SPEC, "train_seed": 5}, store))
+    for name in ("model.pt", "predictions.npz", "metrics.json"):  # as if results/ were on another disk
+        data = (copied / name).read_bytes()
+        (copied / name).unlink()
+        (copied / name).write_bytes(data)
+
+    listing = ban("store", "--prune", store=root, cwd=tmp_path)
+    assert listing.returncode == 0 and "rerun with --yes" in listing.stdout and unused[:16] in listing.stdout
+    assert {e.path.name for e in store.entries()} == kept | {unused}
+    typo = ban("store", "--prune", "--yes", "--results", "results/tyni", store=root, cwd=tmp_path)
+    assert typo.returncode == 2 and len(store.entries()) == 4  # no option of that name: nothing deleted
+    deleted = ban("store", "--prune", "--yes", store=root, cwd=tmp_path)
+    assert deleted.returncode == 0, deleted.stderr
+    assert {e.path.name for e in store.entries()} == kept
+    assert "nothing to prune" in ban("store", "--prune", "--yes", store=root, cwd=tmp_path).stdout
+
+
+def test_store_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        finished(tmp_path / "gen0", TINY_SPEC, Store(tmp_path / "store"))
+    finally:
+        os.umask(previous)
+    for path in [tmp_path / "store", *(tmp_path / "store").rglob("*")]:
+        assert not path.stat().st_mode & 0o022, f"{path} is group- or world-writable"
+
+
+def test_a_full_store_keeps_the_outputs(tmp_path):
+    """The store on a full disk (another file system, so it copies): one warning line, the member
+    folder untouched, no entry and no temporary folder left."""
+    folder = tmp_path / "gen0"
+    folder.mkdir()
+    for name in ("predictions.npz", "model.pt", "metrics.json"):
+        (folder / name).write_bytes(os.urandom(40_000))
+    before = {name: (folder / name).read_bytes() for name in ("predictions.npz", "model.pt", "metrics.json")}
+    with tiny_disk(tmp_path / "store", "64k") as root:
+        lines = []
+        assert not Store(root).keep(member_identity(TINY_SPEC), folder, TINY_SPEC, log=lines.append)
+        assert len(lines) == 1 and lines[0].startswith("warning: not kept in the store") and "no space left" in lines[0]
+        assert "120,000 bytes needed" in lines[0], lines
+        assert list(root.iterdir()) == []
+    assert {name: (folder / name).read_bytes() for name in before} == before
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):
+    """Writing on a full disk: one line naming the folder and the bytes needed (``error:`` from the
+    command line, no traceback); the file being replaced keeps its previous content."""
+    with tiny_disk(tmp_path / "full", "96k") as disk:
+        save_json({"kept": True}, disk / "metrics.json")
+        with pytest.raises(DiskFullError, match=r"no space left on device to write metrics\.json \([\d,]+ bytes needed"):
+            save_json({"big": "x" * 200_000}, disk / "metrics.json")
+        assert json.loads((disk / "metrics.json").read_text()) == {"kept": True}
+        out = ban("train", "--spec", json.dumps(TINY_SPEC), "--out", str(disk / "gen0"), "--device", "cpu",
+                  store=tmp_path / "store", cwd=tmp_path)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+        lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and str(disk / "gen0") in lines[0] and "bytes needed" in lines[0], out.stderr
