@@ -110,13 +110,13 @@ def _cmd_table(args: argparse.Namespace) -> None:
 def _cmd_plot(args: argparse.Namespace) -> None:
     from ban.report.plots import write_plots
 
-    write_plots([Path(p) for p in args.metrics], Path(args.out))
+    write_plots([Path(p) for p in args.metrics], Path(args.out), equivalence_margin=args.equivalence_margin)
 
 
 def _cmd_claims(args: argparse.Namespace) -> None:
     from ban.report.claims import write_claims
 
-    written = write_claims([Path(p) for p in args.metrics], Path(args.out))
+    written = write_claims([Path(p) for p in args.metrics], Path(args.out), equivalence_margin=args.equivalence_margin)
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
@@ -198,11 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="plots (png) of a study's metrics")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--equivalence-margin", type=float, default=None, metavar="X",
+                   help="shade ±X in the forest plot (the study's claims.equivalence_margin)")
     p.set_defaults(run=_cmd_plot)
 
     p = sub.add_parser("claims", help="the paper's claims tested on a study's metrics (claims.md, claims.json)")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--equivalence-margin", type=float, default=None, metavar="X",
+                   help="a row whose 95%% interval contains 0 and lies within [-X, +X] (score units) reads "
+                        "'no effect larger than X' (default: no margin)")
     p.set_defaults(run=_cmd_claims)
 
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")

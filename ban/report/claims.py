@@ -1,4 +1,4 @@
-"""The paper's claims tested on one study, with their evidence and a verdict (pandas, numpy; no torch).
+"""The paper's claims tested on one study, with their evidence and verdicts (pandas, numpy, SciPy; no torch).
 
 Every claim compares a member that the claim says is better (``a``) with another (``b``) on a
 score where lower is better (the task's primary score: test error for image studies, test
@@ -7,14 +7,34 @@ ran (n of them), with ``ban.report.stats``:
 
     d_s  = score_a(s) − score_b(s)                       (negative: a is better, as the paper says)
     Δ    = (1/n) Σ_s d_s,   95% CI = Δ ∓ t_{0.975, n−1} · sd(d) / √n       (sd with ddof = 1)
+    p    = 2 · P(T_{n−1} > |Δ| √n / sd(d))                                 (two-sided paired t-test)
     wins = #{s : d_s < 0}   (a strictly lower; ties, d_s = 0, are counted apart)
+    rules_out_gain = max(0, −low),  rules_out_loss = max(0, high)          (a gain is a negative d)
+    mde  = the smallest |δ| the paired t-test at 5% detects with 80% power, with n pairs and sd(d)
+           (noncentral t, noncentrality δ √n / sd(d); ``ban.report.stats.mde``)
 
-Verdict of a comparison:
+No p-value, interval, rules_out_* or mde with one seed; with all differences equal the interval
+has zero width and p is 0 (Δ ≠ 0) or 1 (Δ = 0). ``rules_out_gain`` is the largest gain of *a*
+over *b* the interval leaves possible (it rules out larger ones; 0: it rules out every gain),
+``rules_out_loss`` the largest loss.
+
+Per-comparison verdict (``verdict``), from the 95% interval:
 
 - **holds**: the interval lies entirely below 0 (the paper's direction);
 - **reversed**: the interval lies entirely above 0;
-- **not shown**: the interval contains 0, or there is one seed (no interval);
+- **no effect larger than X**: only with an equivalence margin X > 0 (``equivalence_margin``;
+  default none, and then this verdict never appears): the interval contains 0 and lies within
+  [−X, +X] (bounds included);
+- **not shown**: the interval contains 0 (and, with a margin, reaches beyond it), or there is one
+  seed (no interval);
 - **not tested**: a member the comparison needs is missing (the row says which), or no seed has both.
+
+Family-wise verdict (``verdict_holm``): the family is every row of the study, over all claims,
+that has a p-value (n ≥ 2), lineage rows and pooled rows alike; its size is ``family_size``.
+Holm's step-down adjustment of their p-values (``ban.report.stats.holm``) gives ``p_holm``, and
+``verdict_holm`` is **holds** when p_holm < 0.05 and Δ < 0, **reversed** when p_holm < 0.05 and
+Δ > 0, **not shown** otherwise (including rows with one seed, whose ``p_holm`` is None), **not
+tested** as ``verdict``. The equivalence verdict is per-comparison only.
 
 Rows are per lineage; a comparison that two or more lineages test also gets a ``pooled`` row
 that pools the paired differences of all those lineages (one per lineage and seed). The claims:
@@ -34,9 +54,10 @@ that pools the paired differences of all those lineages (one per lineage and see
    every BAN generation vs its own teacher (BAN-k − BAN-(k−1), k = 1..K; each row a paired test
    of independent trainings). Ours; image studies only.
 
-``claims(paths)`` returns the claims as a dict (the ``claims.json`` content); ``write_claims(paths,
-out_dir)`` writes ``claims.json`` and ``claims.md`` (a summary, then one short table per claim:
-lineage, comparison, Δ, interval, wins/seeds, verdict).
+``claims(paths, equivalence_margin=None)`` returns the claims as a dict (the ``claims.json``
+content); ``write_claims(paths, out_dir, equivalence_margin=None)`` writes ``claims.json`` and
+``claims.md`` (the family size, a summary, then one short table per claim: lineage, comparison, Δ,
+interval, wins/seeds, p, verdict, p (Holm), verdict (Holm), what the interval rules out, MDE).
 """
 
 from __future__ import annotations
@@ -50,27 +71,41 @@ from typing import Iterable
 
 from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
 from ban.report.frame import lineage_order, load_metrics, read_metrics, single_study
-from ban.report.stats import LEVEL, paired
+from ban.report.stats import LEVEL, POWER, holm, paired
 from ban.tasks import get_task
 
-__all__ = ["HOLDS", "NOT_SHOWN", "NOT_TESTED", "POOLED", "REVERSED", "VERDICTS", "Claim", "Row", "claims", "verdict",
-           "write_claims"]
+__all__ = ["HOLDS", "NOT_SHOWN", "NOT_TESTED", "NO_EFFECT", "POOLED", "REVERSED", "VERDICTS", "Claim", "Row", "claims",
+           "no_effect", "verdict", "verdict_holm", "write_claims"]
 
 HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED = "holds", "not shown", "reversed", "not tested"
 VERDICTS = (HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED)
+NO_EFFECT = "no effect larger than"
 POOLED = "pooled"
+ALPHA = round(1.0 - LEVEL, 12)
 RULE = ("holds: the 95% t-interval of the mean paired difference (claimed-better − other, lower is better) lies below 0; "
         "reversed: it lies above 0; not shown: it contains 0, or one seed (no interval); "
         "not tested: a member the claim needs is missing")
+RULE_EQUIVALENCE = "; no effect larger than X: the interval contains 0 and lies within [−X, +X] (X: the equivalence margin)"
+RULE_HOLM = ("verdict_holm: holds when p_holm < 0.05 and the mean < 0, reversed when p_holm < 0.05 and the mean > 0, "
+             "otherwise not shown (not tested as verdict); p_holm: Holm's step-down adjustment of the two-sided paired "
+             "t-test p-values over the family of every row with a p-value (lineage and pooled rows, all claims)")
 _HEADER = """Each row tests one comparison *a − b* on the seeds both members ran, for a score where lower is better
 ({score} unless the claim names another):
 
 - **Δ**: mean over seeds of the paired difference a − b; negative means *a* is better, as the claim says.
 - **95% interval**: Student-t interval of that mean, Δ ± t(0.975, n−1) · sd / √n; none with one seed.
 - **Wins/seeds**: seeds in which *a* scored strictly lower than *b* (ties counted apart).
+- **p**: two-sided paired t-test of Δ = 0; none with one seed (0 when every difference is the same nonzero value).
 - **Verdict**: **holds** — the interval lies entirely below 0 (the claim's direction); **reversed** — entirely
-  above 0; *not shown* — it contains 0, or there is one seed (no interval); *not tested* — a member the claim
-  needs is missing.
+  above 0;{equivalence} *not shown* — it contains 0, or there is one seed (no interval); *not tested* — a member
+  the claim needs is missing. Decided per comparison, at 5%.
+- **p (Holm)**, **Verdict (Holm)**: Holm's step-down adjustment of p over the family of the {family} rows with a
+  p-value in this file (lineage and pooled rows of every claim); **holds** — p (Holm) < 0.05 and Δ < 0,
+  **reversed** — p (Holm) < 0.05 and Δ > 0, *not shown* — otherwise. These verdicts hold family-wise at 5%.
+- **Rules out**: the largest gain (Δ below 0) and loss (Δ above 0) the interval leaves possible: "gain > 0.25"
+  means it rules out that *a* beats *b* by more than 0.25; "any gain" means it lies entirely above 0.
+- **MDE**: minimum detectable effect, the smallest |Δ| that a paired t-test at 5% with these seeds detects with
+  {power:.0%} power at the observed sd of the differences.
 - **pooled** rows pool the paired differences of every lineage that tests the comparison (one per lineage and seed)."""
 SCORE_LABELS = {"test_ece": "test ECE (%)", "test_nll": "test NLL (nats)"}
 _DECIMALS = {"test_nll": 3}
@@ -91,6 +126,13 @@ class Row:
     wins: int = 0
     ties: int = 0
     verdict: str = NOT_TESTED
+    sd: float | None = None
+    p_value: float | None = None
+    p_holm: float | None = None
+    verdict_holm: str = NOT_TESTED
+    rules_out_gain: float | None = None
+    rules_out_loss: float | None = None
+    mde: float | None = None
     note: str = ""
     seeds: list = field(default_factory=list)  # seed numbers; "lineage/seed<s>" in pooled rows
     differences: list[float] = field(default_factory=list)
@@ -108,8 +150,21 @@ class Claim:
     note: str = ""
 
 
-def verdict(low: float | None, high: float | None, n: int) -> str:
-    """The verdict of an interval (``None`` bounds: one seed) of ``n`` paired differences."""
+def no_effect(margin: float) -> str:
+    """The equivalence verdict for margin X: ``"no effect larger than X"`` (X in ``%g``)."""
+    return f"{NO_EFFECT} {margin:g}"
+
+
+def _check_margin(margin: float | None) -> None:
+    if margin is not None and not (math.isfinite(margin) and margin > 0):
+        raise ValueError(f"the equivalence margin must be a positive number; got {margin}")
+
+
+def verdict(low: float | None, high: float | None, n: int, margin: float | None = None) -> str:
+    """The per-comparison verdict of an interval (``None`` bounds: one seed) of ``n`` paired
+    differences: not tested (n = 0), not shown (no interval), holds (high < 0), reversed (low > 0),
+    ``no_effect(margin)`` (−margin ≤ low ≤ 0 ≤ high ≤ margin, only with a margin), else not shown."""
+    _check_margin(margin)
     if n == 0:
         return NOT_TESTED
     if low is None or high is None:
@@ -118,7 +173,19 @@ def verdict(low: float | None, high: float | None, n: int) -> str:
         return HOLDS
     if low > 0:
         return REVERSED
+    if margin is not None and -margin <= low and high <= margin:
+        return no_effect(margin)
     return NOT_SHOWN
+
+
+def verdict_holm(mean: float | None, p_holm: float | None, n: int) -> str:
+    """The family-wise verdict: not tested (n = 0); holds when p_holm < 0.05 and mean < 0, reversed
+    when p_holm < 0.05 and mean > 0; not shown otherwise (and when there is no p_holm)."""
+    if n == 0:
+        return NOT_TESTED
+    if p_holm is None or mean is None or not p_holm < ALPHA:
+        return NOT_SHOWN
+    return HOLDS if mean < 0 else REVERSED if mean > 0 else NOT_SHOWN
 
 
 def _evidence(row: Row, diffs: dict[int, float]) -> Row:
@@ -130,8 +197,24 @@ def _evidence(row: Row, diffs: dict[int, float]) -> Row:
         return row
     pairs = paired(row.differences, LEVEL)
     row.mean, row.low, row.high, row.wins, row.ties = pairs.mean, pairs.low, pairs.high, pairs.wins, pairs.ties
+    row.sd, row.p_value, row.mde = pairs.sd, pairs.p_value, pairs.mde
+    if pairs.low is not None and pairs.high is not None:
+        row.rules_out_gain, row.rules_out_loss = max(0.0, -pairs.low), max(0.0, pairs.high)
     row.verdict = verdict(pairs.low, pairs.high, pairs.n)
+    row.verdict_holm = NOT_SHOWN
     return row
+
+
+def _decide(rows: list[Row], margin: float | None) -> int:
+    """Set every row's per-comparison verdict (with ``margin``) and its Holm-adjusted ``p_holm`` and
+    ``verdict_holm`` over the family of the rows with a p-value; return the family size."""
+    family = [row for row in rows if row.p_value is not None]
+    for row, adjusted in zip(family, holm([row.p_value for row in family])):
+        row.p_holm = adjusted
+    for row in rows:
+        row.verdict = verdict(row.low, row.high, row.n, margin)
+        row.verdict_holm = verdict_holm(row.mean, row.p_holm, row.n)
+    return len(family)
 
 
 class _Study:
@@ -306,18 +389,30 @@ def _claims(study: _Study) -> list[Claim]:
     return result
 
 
-def claims(metrics_paths: Iterable[str | Path]) -> dict:
-    """The claims of one study's metrics files as a JSON-ready dict (see the module docstring)."""
+def claims(metrics_paths: Iterable[str | Path], equivalence_margin: float | None = None) -> dict:
+    """The claims of one study's metrics files as a JSON-ready dict (see the module docstring);
+    ``equivalence_margin`` X > 0 (in the score's units; None: no equivalence verdict) lets a row
+    whose interval contains 0 and lies within [−X, +X] read ``no effect larger than X``.
+
+    ``family_size`` counts the Holm family: every row, of every claim, with a p-value (n ≥ 2),
+    lineage and pooled rows alike; ``p_holm`` is Holm's adjustment over exactly those rows (None
+    for the others) and ``verdict_holm`` holds/reverses when p_holm < 0.05 and Δ < 0 / Δ > 0."""
+    _check_margin(equivalence_margin)
     study = _Study([Path(p) for p in metrics_paths])
     spec = get_task(study.task)
     tested = _claims(study)
+    family_size = _decide([row for claim in tested for row in claim.rows], equivalence_margin)
     return {
         "study": study.name,
         "task": study.task,
         "score": spec.primary,
         "score_label": spec.primary_label,
         "level": LEVEL,
-        "rule": RULE,
+        "power": POWER,
+        "equivalence_margin": equivalence_margin,
+        "family_size": family_size,
+        "rule": RULE + (RULE_EQUIVALENCE if equivalence_margin is not None else ""),
+        "rule_holm": RULE_HOLM,
         "claims": [{**{k: v for k, v in asdict(claim).items() if k != "rows"}, "rows": [asdict(row) for row in claim.rows]}
                    for claim in tested],
     }
@@ -335,20 +430,49 @@ def _number(value: float | None, decimals: int) -> str:
     return f"+{0:.{decimals}f}" if float(text) == 0 else text
 
 
+def _p(value: float | None) -> str:
+    """A p-value: three decimals, ``<0.001`` below that, ``0`` when exactly 0, ``—`` when none."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _rules_out(row: dict, decimals: int) -> str:
+    """``gain > G, loss > L`` (magnitudes the interval rules out), ``any gain``/``any loss`` for 0."""
+    if row["rules_out_gain"] is None:
+        return "—"
+    parts = []
+    for word, value in (("gain", row["rules_out_gain"]), ("loss", row["rules_out_loss"])):
+        parts.append(f"any {word}" if value == 0 else f"{word} > {value:.{decimals}f}")
+    return ", ".join(parts)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", r"\|")
 
 
+def _bold(verdict_text: str) -> str:
+    return verdict_text if verdict_text in (NOT_SHOWN, NOT_TESTED) else f"**{verdict_text}**"
+
+
+COLUMNS = ["Lineage", "Comparison", "Δ", "95% interval", "Wins/seeds", "p", "Verdict", "p (Holm)", "Verdict (Holm)",
+           "Rules out", "MDE"]
+
+
 def _row_cells(row: dict, decimals: int) -> list[str]:
     if row["n"] == 0:
-        return [row["lineage"], row["comparison"], "—", "—", "—", f"{NOT_TESTED}: {row['note']}" if row["note"] else NOT_TESTED]
+        tested = f"{NOT_TESTED}: {row['note']}" if row["note"] else NOT_TESTED
+        return [row["lineage"], row["comparison"], "—", "—", "—", "—", tested, "—", "—", "—", "—"]
     comparison = row["comparison"]
     if row["lineage"] != POOLED and comparison != f"{row['a']} − {row['b']}":
         comparison += f" ({row['a']})"
     interval = "—" if row["low"] is None else f"[{_number(row['low'], decimals)}, {_number(row['high'], decimals)}]"
     wins = f"{row['wins']}/{row['n']}" + (f" ({row['ties']} tie{'s' if row['ties'] > 1 else ''})" if row["ties"] else "")
-    verdict_text = f"**{row['verdict']}**" if row["verdict"] in (HOLDS, REVERSED) else row["verdict"]
-    return [row["lineage"], comparison, _number(row["mean"], decimals), interval, wins, verdict_text]
+    mde = "—" if row["mde"] is None else f"{row['mde']:.{decimals}f}"
+    return [row["lineage"], comparison, _number(row["mean"], decimals), interval, wins, _p(row["p_value"]),
+            _bold(row["verdict"]), _p(row["p_holm"]), _bold(row["verdict_holm"]), _rules_out(row, decimals), mde]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -356,24 +480,36 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
 
 
+def _counts(rows: list[dict], key: str) -> str:
+    """``"2 holds, 1 not shown"``: how many ``rows`` have each verdict under ``key``, in a fixed order."""
+    words = [HOLDS, *sorted({r[key] for r in rows} - set(VERDICTS)), NOT_SHOWN, REVERSED, NOT_TESTED]
+    return ", ".join(f"{sum(r[key] == v for r in rows)} {v}" for v in words if any(r[key] == v for r in rows))
+
+
 def claims_markdown(result: dict) -> str:
-    """``claims.md``: the verdict rule, a summary of verdicts per claim, one table per claim."""
+    """``claims.md``: the family size and method, the rules, a summary of verdicts per claim (per
+    comparison and Holm-adjusted), one table per claim."""
+    margin = result.get("equivalence_margin")
+    equivalence = (f" **{no_effect(margin)}** — the interval contains 0 and lies within ±{margin:g} (the study's"
+                   " equivalence margin);" if margin is not None else "")
+    family = result["family_size"]
     lines = [f"# Claims tested on study `{result['study']}`", "",
-             _HEADER.format(score=f"{result['score_label']}, `{result['score']}`"), "", "## Summary", ""]
+             f"Family: {family} comparison{'s' if family != 1 else ''}; Holm-adjusted verdicts at "
+             f"{1 - result['level']:.0%}. Equivalence margin: {'none' if margin is None else f'{margin:g}'}.", "",
+             _HEADER.format(score=f"{result['score_label']}, `{result['score']}`", equivalence=equivalence, family=family,
+                            power=result["power"]),
+             "", "## Summary", ""]
     summary = []
     for number, claim in enumerate(result["claims"], 1):
         lineage_rows = [row for row in claim["rows"] if row["lineage"] != POOLED]
         pooled = [row for row in claim["rows"] if row["lineage"] == POOLED]
         if claim["note"] and not lineage_rows:
-            counts = claim["note"]
+            cells = [claim["note"], "—"]
         else:
-            counts = ", ".join(f"{sum(r['verdict'] == v for r in lineage_rows)} {v}" for v in VERDICTS
-                               if any(r["verdict"] == v for r in lineage_rows))
-            if pooled:
-                counts += "; pooled: " + ", ".join(f"{sum(r['verdict'] == v for r in pooled)} {v}" for v in VERDICTS
-                                                   if any(r["verdict"] == v for r in pooled))
-        summary.append([str(number), claim["text"], counts])
-    lines += _table(["#", "Claim", "Verdicts (lineage rows; pooled rows)"], summary)
+            cells = [_counts(lineage_rows, key) + (f"; pooled: {_counts(pooled, key)}" if pooled else "")
+                     for key in ("verdict", "verdict_holm")]
+        summary.append([str(number), claim["text"], *cells])
+    lines += _table(["#", "Claim", "Verdicts (lineage rows; pooled rows)", "Holm-adjusted verdicts"], summary)
     for number, claim in enumerate(result["claims"], 1):
         decimals = _DECIMALS.get(claim["score"], 2)
         lines += ["", f"## {number}. {claim['text']}", ""]
@@ -382,14 +518,14 @@ def claims_markdown(result: dict) -> str:
         if claim["note"]:
             lines += [claim["note"]] + ([""] if claim["rows"] else [])
         if claim["rows"]:
-            lines += _table(["Lineage", "Comparison", "Δ", "95% interval", "Wins/seeds", "Verdict"],
-                            [_row_cells(row, decimals) for row in claim["rows"]])
+            lines += _table(COLUMNS, [_row_cells(row, decimals) for row in claim["rows"]])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_claims(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
-    """Write ``claims.json`` and ``claims.md`` into ``out_dir`` (created); return their paths."""
-    result = claims(metrics_paths)
+def write_claims(metrics_paths: Iterable[str | Path], out_dir: str | Path, equivalence_margin: float | None = None) -> list[Path]:
+    """Write ``claims.json`` and ``claims.md`` of ``claims(metrics_paths, equivalence_margin)`` into
+    ``out_dir`` (created); return their paths."""
+    result = claims(metrics_paths, equivalence_margin=equivalence_margin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "claims.json", out_dir / "claims.md"

@@ -239,7 +239,7 @@ def plot_training_curves(frame: pd.DataFrame, histories: pd.DataFrame, study: st
 # Forest plot of the paired gains
 # ---------------------------------------------------------------------------------------------
 
-BETTER, WORSE, LEVEL_COLOUR = "#2ca02c", "#d62728", "0.35"
+BETTER, WORSE, LEVEL_COLOUR, MARGIN_COLOUR = "#2ca02c", "#d62728", "0.35", "0.9"
 
 
 def _gain_colour(cell) -> str:
@@ -252,8 +252,9 @@ def _gain_colour(cell) -> str:
     return LEVEL_COLOUR
 
 
-def plot_gains(frame: pd.DataFrame, study: str, task: str) -> Figure:
-    """Paired gain vs the Teacher with its 95% t-interval, one row per member, one panel per lineage."""
+def plot_gains(frame: pd.DataFrame, study: str, task: str, equivalence_margin: float | None = None) -> Figure:
+    """Paired gain vs the Teacher with its 95% t-interval, one row per member, one panel per lineage;
+    ``equivalence_margin`` X shades [−X, +X] (an interval inside it: "no effect larger than X")."""
     spec = get_task(task)
     stats = summarize(frame, spec.primary)
     lineages = lineage_order(frame)
@@ -271,6 +272,11 @@ def plot_gains(frame: pd.DataFrame, study: str, task: str) -> Figure:
         axes = figure.add_subplot(grid[index])
         cells = rows[lineage]
         axes.axvline(0.0, color="0.2", linewidth=0.9, linestyle="--")
+        if equivalence_margin is not None:
+            axes.axvspan(-equivalence_margin, equivalence_margin, color=MARGIN_COLOUR, zorder=0,
+                         label=f"equivalence margin ±{equivalence_margin:g}")
+            if index == 0:
+                axes.legend(loc="lower right", fontsize=7)
         for y, (column, cell) in enumerate(cells):
             colour = _gain_colour(cell)
             if math.isnan(cell.gain_low) or math.isnan(cell.gain_high):
@@ -297,8 +303,9 @@ def plot_gains(frame: pd.DataFrame, study: str, task: str) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 
-def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> list[Path]:
-    """Write error_vs_generation.png, controls.png, training_curves.png, gains.png into ``out_dir``."""
+def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path, equivalence_margin: float | None = None) -> list[Path]:
+    """Write error_vs_generation.png, controls.png, training_curves.png, gains.png (with the
+    equivalence margin shaded when given) into ``out_dir``."""
     paths = [Path(p) for p in metrics_paths]
     frame = load_metrics(paths)
     study, task = single_study(frame)
@@ -309,6 +316,6 @@ def write_plots(metrics_paths: Iterable[str | Path], out_dir: str | Path) -> lis
         "error_vs_generation.png": plot_error_vs_generation(frame, study, task),
         "controls.png": plot_controls(frame, study, task),
         "training_curves.png": plot_training_curves(frame, histories, study, task),
-        "gains.png": plot_gains(frame, study, task),
+        "gains.png": plot_gains(frame, study, task, equivalence_margin),
     }
     return [_save(figure, out_dir / name) for name, figure in figures.items()]

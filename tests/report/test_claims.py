@@ -8,7 +8,8 @@ import pytest
 from metrics_files import image_record, text_study, write_metrics
 
 from ban.members import CONTROLS
-from ban.report.claims import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED, claims, verdict
+from ban.report.claims import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED, claims, claims_markdown, verdict, verdict_holm
+from ban.report.stats import holm, mde_standardized
 
 # Lineage a, seeds 0-2 (test error; nll = error / 10, ece = error / 4):
 #   BAN-1 − Teacher = (-0.5, -0.4, -0.5): -0.466667 ± 4.302653/30 = [-0.610088, -0.323245] -> holds
@@ -162,19 +163,30 @@ def test_claims_files_and_cli(tmp_path, capsys):
     text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
     assert text.startswith("# Claims tested on study `paired`")
     assert "**holds** — the interval lies entirely below 0" in text  # the header states the rule
-    assert "| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | **holds** |" in text
-    assert "| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | **reversed** |" in text
-    assert "| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | not shown |" in text
-    assert "| a | DKPP − Teacher | +1.00 | — | 0/1 | not shown |" in text
-    assert "| b | BAN-2 − BAN-1 | — | — | — | not tested: lineage has no BAN-2 |" in text
+    assert text.splitlines()[2] == "Family: 19 comparisons; Holm-adjusted verdicts at 5%. Equivalence margin: none."
+    assert ("| Lineage | Comparison | Δ | 95% interval | Wins/seeds | p | Verdict | p (Holm) | Verdict (Holm) | Rules out | MDE |"
+            in text)
+    # p and p (Holm) as in test_holm_over_the_whole_family; rules out and MDE as in test_rules_out_and_mde.
+    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.025 | **holds** "
+            "| gain > 0.61, any loss | 0.19 |") in text
+    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.008 | **reversed** "
+            "| any gain, loss > 1.18 | 0.19 |") in text
+    assert ("| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | not shown | 1.000 | not shown "
+            "| gain > 1.24, loss > 1.24 | 1.63 |") in text
+    assert "| a | DKPP − Teacher | +1.00 | — | 0/1 | — | not shown | — | not shown | — | — |" in text
+    assert "| b | BAN-2 − BAN-1 | — | — | — | — | not tested: lineage has no BAN-2 | — | — | — | — |" in text
+    assert ("| a | Ens*2 − Indep*2 | +0.50 | [+0.50, +0.50] | 0/3 | 0 | **reversed** | 0 | **reversed** "
+            "| any gain, loss > 0.50 | 0.00 |") in text
     assert "| a | best BAN − Teacher (BAN-1) |" in text
     assert "not tested: the study has no CWTM" in text
-    assert "| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | **holds** |" in text  # NLL = error / 10: 3 decimals
+    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.025 | **holds** "
+            "| gain > 0.061, any loss | 0.019 |") in text  # NLL = error / 10: 3 decimals
+    assert "| 1 | BAN-1 beats its teacher | 2 holds; pooled: 1 holds | 2 holds; pooled: 1 holds |" in text
     assert main(["claims", "--metrics", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "bad")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
 
-def test_claims_import_neither_torch_nor_the_tables_or_plots():
+def test_claims_import_neither_torch_nor_matplotlib_nor_the_tables_or_plots():
     import subprocess
     import sys
     from pathlib import Path
@@ -184,6 +196,125 @@ def test_claims_import_neither_torch_nor_the_tables_or_plots():
 
     assert ban.report.write_claims is write_claims
     code = ("import sys, ban.report.claims, ban.report.fidelity; "
-            "bad = [m for m in ('torch', 'scipy', 'matplotlib', 'ban.report.tables', 'ban.report.plots') if m in sys.modules]; "
+            "bad = [m for m in ('torch', 'matplotlib', 'ban.report.tables', 'ban.report.plots') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)
+
+
+# Holm family of paired_study: the 19 rows with n ≥ 2 (lineage and pooled rows of every claim), p sorted:
+#   6 × 0 (zero-width intervals away from 0: b's BAN-1 − Teacher in claims 1, 3, ECE, NLL; Ens*2 − BAN-1;
+#   Ens*2 − Indep*2), 4 × 1.79e-5 (the pooled BAN-1 − Teacher rows), Ens*2 − BAN-2 (2.69e-4),
+#   3 × BAN-2 − BAN-1 (t = 1.033333 · √3 / 0.057735 = 31: p = 1 − 31 / sqrt(963) = 0.0010390),
+#   4 × a's BAN-1 − Teacher (t = 14: p = 1 − 14 / sqrt(198) = 0.0050633), BAN+L − Teacher (p = 1).
+# Holm: ranks 12-14 get (19 − 12 + 1) · 0.0010390 = 0.0083117, ranks 15-18 get 5 · 0.0050633 = 0.0253166.
+P_BAN1 = 1 - 14 / 198 ** 0.5
+P_BAN2 = 1 - 31 / 963 ** 0.5
+
+
+def all_rows(result):
+    return [row for claim in result["claims"] for row in claim["rows"]]
+
+
+def test_holm_over_the_whole_family(tmp_path):
+    result = claims(paired_study(tmp_path))
+    family = [row for row in all_rows(result) if row["p_value"] is not None]
+    assert result["family_size"] == len(family) == 19
+    assert sum(row["lineage"] == POOLED for row in family) == 4  # pooled rows are in the family
+    assert [row["p_holm"] for row in family] == pytest.approx(holm([row["p_value"] for row in family]))
+    claim = by_id(result)
+    a = rows(claim["ban1_beats_teacher"], "a")[0]
+    assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(5 * P_BAN1, rel=1e-9)
+    assert (a["verdict"], a["verdict_holm"]) == (HOLDS, HOLDS)
+    reversed_row = rows(claim["ban_k_beats_previous"], "a")[0]
+    assert reversed_row["p_value"] == pytest.approx(P_BAN2, rel=1e-9)
+    assert reversed_row["p_holm"] == pytest.approx(8 * P_BAN2, rel=1e-9) and reversed_row["verdict_holm"] == REVERSED
+    (ban_l,) = claim["ban_l_beats_teacher"]["rows"]
+    assert ban_l["p_value"] == pytest.approx(1.0) and ban_l["p_holm"] == pytest.approx(1.0) and ban_l["verdict_holm"] == NOT_SHOWN
+    (indep,) = claim["ens_beats_indep"]["rows"]
+    assert (indep["p_value"], indep["p_holm"], indep["verdict_holm"]) == (0.0, 0.0, REVERSED)
+    one_seed = claim["dkpp_beats_teacher_short_of_ban1"]["rows"][0]
+    assert (one_seed["p_value"], one_seed["p_holm"], one_seed["verdict_holm"]) == (None, None, NOT_SHOWN)
+    untested = rows(claim["ban_k_beats_previous"], "b")[0]
+    assert (untested["p_value"], untested["p_holm"], untested["verdict_holm"]) == (None, None, NOT_TESTED)
+
+
+def test_holm_can_withdraw_a_per_comparison_verdict(tmp_path):
+    # One lineage, seeds 0-2, Teacher (10, 12, 11) and BAN-1 (9.5, 11.7, 10.6): d = (-0.5, -0.3, -0.4),
+    # mean -0.4, sd 0.1, t = 0.4 · √3 / 0.1 = 6.928203, p = 1 − t / sqrt(t² + 2) = 0.020204: holds per comparison.
+    # The family is BAN-1 − Teacher on error (claims 1 and 3), ECE and NLL: 4 equal p -> p_holm = 4 p = 0.080816.
+    values = {"gen0": (10.0, 12.0, 11.0), "gen1": (9.5, 11.7, 10.6)}
+    paths = [write_metrics(tmp_path, record("a", seed, member, v[seed], "small")) for seed in range(3) for member, v in values.items()]
+    result = claims(paths)
+    t = 0.4 * 3 ** 0.5 / 0.1
+    p = 1 - t / (t * t + 2) ** 0.5
+    assert result["family_size"] == 4
+    for row in all_rows(result):
+        assert row["p_value"] == pytest.approx(p, rel=1e-6) and row["p_holm"] == pytest.approx(4 * p, rel=1e-6)
+        assert (row["verdict"], row["verdict_holm"]) == (HOLDS, NOT_SHOWN)
+    text = claims_markdown(result)
+    assert "Family: 4 comparisons; Holm-adjusted verdicts at 5%." in text
+    assert "| a | BAN-1 − Teacher | -0.40 | [-0.65, -0.15] | 3/3 | 0.020 | **holds** | 0.081 | not shown |" in text
+    assert "| 1 | BAN-1 beats its teacher | 1 holds | 1 not shown |" in text
+
+
+@pytest.mark.parametrize(("mean", "p", "n", "expected"), [
+    (-0.4, 0.01, 3, HOLDS), (0.4, 0.01, 3, REVERSED), (-0.4, 0.05, 3, NOT_SHOWN), (-0.4, None, 1, NOT_SHOWN),
+    (0.0, 0.0, 3, NOT_SHOWN), (None, None, 0, NOT_TESTED),
+])
+def test_holm_verdict_rule(mean, p, n, expected):
+    assert verdict_holm(mean, p, n) == expected
+
+
+def test_rules_out_and_mde(tmp_path):
+    claim = by_id(claims(paired_study(tmp_path)))
+    a = rows(claim["ban1_beats_teacher"], "a")[0]  # [-0.610088, -0.323245]: gains up to 0.610088 possible, no loss
+    assert (a["rules_out_gain"], a["rules_out_loss"]) == (pytest.approx(0.610088, abs=1e-6), 0.0)
+    # MDE: n = 3, sd 0.057735: d = 3.264044 (power 0.8 at alpha 0.05, df 2) -> 0.188450.
+    assert a["sd"] == pytest.approx(0.057735, abs=1e-6) and a["mde"] == pytest.approx(mde_standardized(3) * 0.0577350, rel=1e-5)
+    assert a["mde"] == pytest.approx(0.188450, abs=1e-6)
+    reversed_row = rows(claim["ban_k_beats_previous"], "a")[0]  # [+0.889912, +1.176755]
+    assert (reversed_row["rules_out_gain"], reversed_row["rules_out_loss"]) == (0.0, pytest.approx(1.176755, abs=1e-6))
+    (ban_l,) = claim["ban_l_beats_teacher"]["rows"]  # 0 ± 1.242069, sd 0.5: mde = 3.264044 · 0.5
+    assert (ban_l["rules_out_gain"], ban_l["rules_out_loss"]) == pytest.approx((1.242069, 1.242069), abs=1e-6)
+    assert ban_l["mde"] == pytest.approx(3.264044 * 0.5, abs=1e-5)
+    b = rows(claim["ban1_beats_teacher"], "b")[0]  # zero-width [-0.5, -0.5]: sd 0 -> mde 0
+    assert (b["rules_out_gain"], b["rules_out_loss"], b["mde"]) == (pytest.approx(0.5), 0.0, 0.0)
+    one_seed = claim["dkpp_beats_teacher_short_of_ban1"]["rows"][0]
+    assert (one_seed["rules_out_gain"], one_seed["rules_out_loss"], one_seed["mde"], one_seed["sd"]) == (None, None, None, None)
+
+
+@pytest.mark.parametrize(("low", "high", "margin", "expected"), [
+    (-0.2, 0.1, 0.25, "no effect larger than 0.25"), (-0.25, 0.25, 0.25, "no effect larger than 0.25"),  # bounds included
+    (-0.3, 0.1, 0.25, NOT_SHOWN), (-0.2, 0.1, None, NOT_SHOWN),
+    (-0.2, -0.1, 0.25, HOLDS), (0.1, 0.2, 0.25, REVERSED),  # an interval that excludes 0 keeps its direction
+    (0.0, 0.0, 0.5, "no effect larger than 0.5"), (None, None, 0.25, NOT_SHOWN),
+])
+def test_equivalence_verdict_rule(low, high, margin, expected):
+    assert verdict(low, high, 3, margin) == expected
+
+
+def test_equivalence_margin_in_claims_and_cli(tmp_path, capsys):
+    from ban.cli import main
+
+    paths = paired_study(tmp_path / "results")
+    assert all(row["verdict"] == base["verdict"] for row, base in zip(all_rows(claims(paths, equivalence_margin=None)),
+                                                                      all_rows(claims(paths))))
+    result = claims(paths, equivalence_margin=1.25)  # BAN+L − Teacher: [-1.242069, +1.242069] within ±1.25
+    assert result["equivalence_margin"] == 1.25
+    (ban_l,) = by_id(result)["ban_l_beats_teacher"]["rows"]
+    assert (ban_l["verdict"], ban_l["verdict_holm"]) == ("no effect larger than 1.25", NOT_SHOWN)
+    changed = [row for row, base in zip(all_rows(result), all_rows(claims(paths))) if row["verdict"] != base["verdict"]]
+    assert changed == [ban_l]  # every other verdict stays
+    (narrow,) = by_id(claims(paths, equivalence_margin=1.2))["ban_l_beats_teacher"]["rows"]
+    assert narrow["verdict"] == NOT_SHOWN
+    assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "out"), "--equivalence-margin", "1.25"]) == 0
+    capsys.readouterr()
+    text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
+    assert "Equivalence margin: 1.25." in text and "**no effect larger than X**" not in text
+    assert "| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | **no effect larger than 1.25** | 1.000 |" in text
+    assert "| 4 | BAN+L beats the teacher | 1 no effect larger than 1.25 | 1 not shown |" in text
+    saved = json.loads((tmp_path / "out" / "claims.json").read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(result))
+    for bad in ("0", "-1", "nan"):
+        assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "bad"), "--equivalence-margin", bad]) == 2
+        assert capsys.readouterr().err.startswith("error: the equivalence margin must be a positive number")

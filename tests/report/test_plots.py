@@ -66,6 +66,24 @@ def test_gains_plot_colours_follow_the_interval(tmp_path):
     assert colours == [BETTER, WORSE, LEVEL_COLOUR]  # below 0, above 0, containing 0
 
 
+def test_gains_plot_shades_the_equivalence_margin_only_when_set(tmp_path):
+    from ban.report.frame import load_metrics
+    from ban.report.plots import MARGIN_COLOUR, plot_gains
+
+    paths = [write_metrics(tmp_path, "wrn", seed, member, 6.0 + 0.1 * seed + 0.2 * (member == "gen1"))
+             for seed in range(3) for member in ("gen0", "gen1")]
+    frame = load_metrics(paths)
+
+    def bands(figure):
+        return [patch.get_x() for patch in figure.axes[0].patches if patch.get_facecolor()[:3] == (0.9, 0.9, 0.9)]
+
+    assert bands(plot_gains(frame, "demo", "image")) == []
+    shaded = plot_gains(frame, "demo", "image", equivalence_margin=0.5)
+    (band,) = [p for p in shaded.axes[0].patches if p.get_facecolor()[:3] == (0.9, 0.9, 0.9)]
+    assert band.get_x() == -0.5 and band.get_width() == 1.0 and MARGIN_COLOUR == "0.9"
+    assert shaded.axes[0].get_legend().get_texts()[0].get_text() == "equivalence margin ±0.5"
+
+
 def test_sparse_study_single_seed_no_controls_no_ensembles(tmp_path):
     paths = [write_metrics(tmp_path, "cnn", 0, "gen0", 9.0), write_metrics(tmp_path, "cnn", 0, "gen1", 8.5),
              write_metrics(tmp_path, "mlp", 0, "gen0", 12.0)]

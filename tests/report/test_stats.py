@@ -1,47 +1,34 @@
-"""Paired statistics (ban.report.stats): the t quantile against known values, intervals and wins by hand."""
+"""Paired statistics (ban.report.stats): t quantiles against the tables, intervals, p-values, power,
+the minimum detectable effect and Holm's adjustment, each checked against hand or published values."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from scipy import integrate
+from scipy import stats as scipy_stats
 
-from ban.report.stats import betainc, paired, t_cdf, t_interval, t_quantile
+from ban.report.stats import holm, mde, mde_standardized, p_value, paired, power, t_interval, t_quantile
 
 
-@pytest.mark.parametrize(("df", "expected"), [(1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (30, 2.042)])
+@pytest.mark.parametrize(("df", "expected"), [(1, 12.706), (2, 4.303), (4, 2.776), (7, 2.365), (9, 2.262), (30, 2.042)])
 def test_t_quantile_matches_the_tables(df, expected):
     assert t_quantile(0.975, df) == pytest.approx(expected, abs=5e-4)
 
 
-def test_t_quantile_closed_forms():
-    # df = 1 (Cauchy): t_p = tan(π (p − ½)); df = 2: t_p = (2p − 1) / sqrt(2 p (1 − p)).
-    for p in (0.6, 0.9, 0.975, 0.995):
-        assert t_quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-9)
-        assert t_quantile(p, 2) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel=1e-9)
-    assert t_quantile(0.025, 4) == pytest.approx(-t_quantile(0.975, 4))
-    assert t_quantile(0.5, 7) == 0.0
-    assert t_quantile(0.975, 10_000) == pytest.approx(1.95996, abs=5e-4)  # the normal's 1.959964
-
-
-def test_betainc_and_t_cdf_known_values():
-    assert betainc(1.0, 1.0, 0.3) == pytest.approx(0.3)  # uniform
-    assert betainc(3.0, 1.0, 0.5) == pytest.approx(0.125)  # x^a
-    assert betainc(2.5, 2.5, 0.5) == pytest.approx(0.5)  # symmetric
-    assert betainc(2.0, 3.0, 0.0) == 0.0 and betainc(2.0, 3.0, 1.0) == 1.0
-    assert t_cdf(0.0, 5) == pytest.approx(0.5)
-    assert t_cdf(1.0, 1) == pytest.approx(0.75)  # ½ + arctan(1)/π
-    assert t_cdf(-1.0, 1) == pytest.approx(0.25)
-    for bad in ((0.0, 1.0, 0.5), (1.0, 1.0, 1.5)):
+def test_t_quantile_rejects_bad_arguments():
+    for p in (0.0, 1.0):
         with pytest.raises(ValueError):
-            betainc(*bad)
+            t_quantile(p, 3)
     with pytest.raises(ValueError):
-        t_quantile(1.0, 3)
+        t_quantile(0.975, 0)
 
 
 def test_one_difference_has_no_interval():
     assert t_interval([-0.45]) == (-0.45, None, None)
-    assert paired([0.2]).low is None and paired([0.2]).high is None and paired([0.2]).n == 1
+    one = paired([0.2])
+    assert (one.n, one.low, one.high, one.sd, one.p_value, one.mde) == (1, None, None, None, None, None)
     with pytest.raises(ValueError):
         t_interval([])
 
@@ -61,6 +48,91 @@ def test_two_differences_by_hand():
 
 def test_equal_differences_give_a_zero_width_interval_not_none():
     assert t_interval([0.3, 0.3, 0.3]) == pytest.approx((0.3, 0.3, 0.3))
+    assert t_interval([0.3, 0.3, 0.3])[1] == t_interval([0.3, 0.3, 0.3])[2]  # exactly zero width
+
+
+def test_p_values_by_closed_forms():
+    # df = 2: P(T > t) = ½ (1 − t / sqrt(t² + 2)), so p = 1 − t / sqrt(t² + 2).
+    # d = (-0.5, -0.4, -0.5): t = 0.466667 / (1/30) = 14 -> p = 1 − 14 / sqrt(198) = 0.0050633.
+    assert p_value([-0.5, -0.4, -0.5]) == pytest.approx(1 - 14 / math.sqrt(198), rel=1e-9)
+    assert p_value([0.5, 0.4, 0.5]) == pytest.approx(1 - 14 / math.sqrt(198), rel=1e-9)  # two-sided
+    # df = 1 (Cauchy): p = 1 − (2/π) arctan|t|; d = (-1.0, -0.5): t = 0.75 / 0.25 = 3 -> p = 0.204833.
+    assert p_value([-1.0, -0.5]) == pytest.approx(1 - 2 / math.pi * math.atan(3), rel=1e-9)
+    assert p_value([-1.0, 1.0]) == pytest.approx(1.0)  # mean 0
+    # The same as SciPy's paired t-test.
+    diffs = [0.31, -0.12, 0.25, 0.4, 0.05, 0.18]
+    assert p_value(diffs) == pytest.approx(scipy_stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-12)
+
+
+def test_p_value_edge_cases_match_the_intervals():
+    assert p_value([0.2]) is None and p_value([]) is None
+    assert p_value([0.3, 0.3, 0.3]) == 0.0  # zero-width interval away from 0: excludes 0 at every level
+    assert p_value([-0.5, -0.5]) == 0.0
+    assert p_value([0.0, 0.0]) == 1.0  # zero-width interval at 0: touches 0
+    # For n ≥ 2 the 95% interval excludes 0 exactly when p < 0.05.
+    for diffs in ([-0.5, -0.4, -0.5], [0.0, 0.5, -0.5], [-1.0, -0.5], [1.0, 1.1, 1.0, 0.2], [-0.2, 0.1, -0.3, -0.25, -0.1]):
+        _, low, high = t_interval(diffs)
+        assert (low > 0 or high < 0) == (p_value(diffs) < 0.05)
+
+
+def test_holm_on_a_known_vector():
+    # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 -> max-accumulated 0.06.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.6, 0.7]) == [1.0, 1.0]  # 2 · 0.6 = 1.2, capped at 1
+    assert holm([0.3, 0.9, 0.4]) == pytest.approx([0.9, 0.9, 0.9])  # 0.3·3, then max(0.9, 0.4·2), then max(0.9, 0.9)
+    assert holm([0.02]) == [0.02] and holm([]) == []
+    assert holm([0.0, 0.01, 0.01]) == pytest.approx([0.0, 0.02, 0.02])  # ties
+    with pytest.raises(ValueError):
+        holm([0.5, 1.5])
+
+
+def _power_by_integration(effect: float, n: int) -> float:
+    """Power of the two-sided one-sample t-test without the noncentral t: with Z ~ N(λ, 1) and
+    V ~ χ²_{n−1}, T = Z / sqrt(V / (n−1)) rejects when |Z| > c · sqrt(V / (n−1))."""
+    df, noncentrality = n - 1, effect * math.sqrt(n)
+    critical = scipy_stats.t.ppf(0.975, df)
+
+    def integrand(v: float) -> float:
+        bound = critical * math.sqrt(v / df)
+        return scipy_stats.chi2.pdf(v, df) * (scipy_stats.norm.sf(bound - noncentrality) + scipy_stats.norm.cdf(-bound - noncentrality))
+
+    return integrate.quad(integrand, 0, math.inf, epsabs=1e-13, epsrel=1e-11, limit=500)[0]
+
+
+def test_power_against_a_published_value_and_an_independent_integral():
+    # R's pwr.t.test(type = "one.sample", alternative = "two.sided", sig.level = 0.05), the reference
+    # values of statsmodels' TTestPower tests: d = 0.2, n = 20 -> 0.1359562887679666; d = 1, n = 30
+    # -> 0.9995636009612725; and pwr.t.test(d = 1, power = 0.8) solves n = 9.93785.
+    assert power(0.2, 20) == pytest.approx(0.1359562887679666, abs=1e-10)
+    assert power(1.0, 30) == pytest.approx(0.9995636009612725, abs=1e-10)
+    assert power(1.0, 9.93785) == pytest.approx(0.8, abs=1e-6)
+    for effect, n in ((1.0, 10), (1.2, 8), (0.5, 30), (5.0, 2), (0.0, 5)):
+        assert power(effect, n) == pytest.approx(_power_by_integration(effect, n), abs=1e-8)
+    assert power(0.0, 5) == pytest.approx(0.05)  # no effect: the test's size
+    assert power(-1.0, 10) == pytest.approx(power(1.0, 10))  # two-sided: symmetric
+    assert power(40.0, 8) == pytest.approx(1.0)  # no NaN far in the tail
+    with pytest.raises(ValueError):
+        power(1.0, 1)
+
+
+def test_minimum_detectable_effect():
+    # n = 8, alpha 0.05 two-sided, power 0.8: d = 1.15603 (power(d) = 0.8 exactly; d = 1.1496,
+    # the figure sometimes quoted, has power 0.7957 here and by the independent integral).
+    d = mde_standardized(8)
+    assert d == pytest.approx(1.156035, abs=1e-6)
+    assert power(d, 8) == pytest.approx(0.8, abs=1e-10) and _power_by_integration(d, 8) == pytest.approx(0.8, abs=1e-8)
+    assert power(d - 1e-6, 8) < 0.8 < power(d + 1e-6, 8)  # the smallest such effect
+    assert _power_by_integration(1.1496, 8) == pytest.approx(0.79569, abs=1e-5)
+    assert mde_standardized(10) == pytest.approx(0.996001, abs=1e-6)  # just under d = 1 (n = 9.93785 for d = 1 in R)
+    # Large n: close to the normal approximation (z_0.975 + z_0.8) / √n = 2.801585 / √n.
+    assert mde_standardized(200) == pytest.approx(2.801585 / math.sqrt(200), rel=0.01)
+    assert mde_standardized(2) > mde_standardized(3) > mde_standardized(8) > mde_standardized(30)
+    # In the differences' units: d · sd; none for one pair; 0 for sd = 0.
+    assert mde(8, 0.5) == pytest.approx(0.5 * d)
+    assert mde(1, 0.5) is None and mde(3, None) is None and mde(3, 0.0) == 0.0
+    stats = paired([-0.5, -0.4, -0.5])  # sd 0.057735, n = 3
+    assert stats.mde == pytest.approx(mde_standardized(3) * 0.0577350, rel=1e-6)
+    assert mde_standardized(3) == pytest.approx(3.264044, abs=1e-6)
 
 
 def test_wins_and_ties_are_counted_apart():
@@ -69,3 +141,4 @@ def test_wins_and_ties_are_counted_apart():
     assert stats.mean == pytest.approx(-0.025)
     assert paired([0.0, 0.0]).wins == 0 and paired([0.0, 0.0]).ties == 2
     assert paired([0.0, 0.0]).low == 0.0 and paired([0.0, 0.0]).high == 0.0
+    assert paired([0.0, 0.0]).p_value == 1.0 and paired([0.0, 0.0]).sd == 0.0

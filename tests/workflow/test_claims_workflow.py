@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ban.members import CONTROLS
-from tests.workflow.conftest import read_config, snakemake
+from tests.workflow.conftest import read_config, snakemake, write_config
 
 CLAIM_IDS = {"ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", "ens_beats_members",
              "ens_beats_indep", "students_better_calibrated_ece", "students_better_calibrated_nll",
@@ -83,3 +83,14 @@ def test_editing_the_claims_code_reruns_only_the_claims(tiny_copy):
     with open(tiny_copy / "ban/report/fidelity.py", "a") as handle:
         handle.write("\n# a change to the fidelity table\n")
     assert dry_run_counts(tiny_copy) == {"claims": 1, "table": 4, "all": 1}  # tables.py imports fidelity.py
+
+
+def test_the_equivalence_margin_reaches_the_claims_and_the_forest_plot(tiny_copy):
+    config = read_config(tiny_copy)
+    config["studies"]["tiny"]["claims"] = {"equivalence_margin": 50}
+    write_config(tiny_copy, config)
+    assert dry_run_counts(tiny_copy) == {"claims": 1, "plot": 1, "all": 1}
+    snakemake(tiny_copy, "results/tiny/claims.md")
+    claims = json.loads((tiny_copy / "results/tiny/claims.json").read_text(encoding="utf-8"))
+    assert claims["equivalence_margin"] == 50
+    assert "Equivalence margin: 50" in (tiny_copy / "results/tiny/claims.md").read_text(encoding="utf-8")

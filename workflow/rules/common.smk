@@ -264,6 +264,12 @@ def get_table_inputs(w):
     return inputs
 
 
+def get_margin_argument(w):
+    """``--equivalence-margin X`` when the study sets claims.equivalence_margin, else nothing."""
+    margin = config["studies"][w.study].get("claims", {}).get("equivalence_margin")
+    return f"--equivalence-margin {float(margin)!r}" if margin is not None else ""
+
+
 def get_claims_code(w):
     """params function: the code fingerprint of a claims job (ban.report.claims and its imports;
     "frozen" when code changes trigger nothing)."""

@@ -70,8 +70,9 @@ rule plot:
     params:
         out=get_output_dir,
         code=get_report_code("plot"),
+        margin=get_margin_argument,
     shell:
-        "python -m ban plot --metrics {input} --out {params.out:q} > {log:q} 2>&1"
+        "python -m ban plot --metrics {input} --out {params.out:q} {params.margin} > {log:q} 2>&1"
 
 
 rule claims:
@@ -97,5 +98,6 @@ rule claims:
     params:
         out=get_output_dir,
         code=get_claims_code,
+        margin=get_margin_argument,
     shell:
-        "python -m ban claims --metrics {input} --out {params.out:q} > {log:q} 2>&1"
+        "python -m ban claims --metrics {input} --out {params.out:q} {params.margin} > {log:q} 2>&1"
