@@ -30,13 +30,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     spec, out = _json_arg(args.spec), Path(args.out)
     teacher = Path(args.teacher) if args.teacher else None
-    store = Store()
+    store, identity = Store(), member_identity(spec, teacher)
 
     def log(line: str) -> None:
         print(line, flush=True)
 
     with member_lock(out):  # the store first, before torch is imported: a restore takes a second
-        if store.restore(member_identity(spec, teacher).hash, out, log) is not None:
+        if store.restore(identity.hash, out, log) is not None:
             (out / "resume.pt").unlink(missing_ok=True)
             return
 
@@ -50,7 +50,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         from ban.guard import watch_workflow
 
         watch_workflow(args.watch_pid)
-    run_member(spec, out, teacher, device=args.device, log=log, store=store)
+    run_member(spec, out, teacher, device=args.device, log=log, store=store, identity=identity)
 
 
 def _cmd_check(args: argparse.Namespace) -> None:

@@ -68,12 +68,12 @@ def member_metrics(spec: dict, data, model_name: str, objective: str, model, epo
 
 
 def run_member(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: str = "auto",
-               log: Callable[[str], None] = print, store: Store | None = None) -> dict:
+               log: Callable[[str], None] = print, store: Store | None = None, identity: Identity | None = None) -> dict:
     """Train (or import, or restore from ``store``) the member ``spec`` describes into ``out_dir``;
-    return its metrics."""
+    return its metrics. ``identity``: ``member_identity(spec, teacher_path)`` when the caller has it."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    identity = member_identity(spec, teacher_path)
+    identity = identity or member_identity(spec, teacher_path)
     with member_lock(out_dir):
         restored = store.restore(identity.hash, out_dir, log) if store is not None else None
         if restored is not None:
