@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
                     reason="Fashion-MNIST is not installed (make data)")
 def test_bench_prints_a_table(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(REPO / "bench/train_speed.py"), "--images", "256", "--batch", "64", "--data-root", str(tmp_path)],
+        [sys.executable, str(REPO / "bench/train_speed.py"), "--images", "256", "--batch", "64", "--epochs", "1",
+         "--data-root", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     rows = {line.split("|")[1].strip()[:3]: line for line in out.splitlines() if line.startswith("| (")}
@@ -48,7 +49,7 @@ def test_study_time_runs_a_study_from_scratch_and_prints_its_row(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "data").mkdir()
     out = subprocess.run(
-        [sys.executable, str(REPO / "bench/study_time.py"), str(tmp_path / "tiny.yaml"), "--data", str(tmp_path / "data")],
+        [sys.executable, str(REPO / "bench/study_time.py"), str(tmp_path / "tiny.yaml"), "--data", str(tmp_path / "data"), "--epochs", "1"],
         capture_output=True, text=True, timeout=600, check=True,
     ).stdout
     row = next(line for line in out.splitlines() if "tiny.yaml" in line).split("|")

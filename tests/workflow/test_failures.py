@@ -290,9 +290,10 @@ def test_a_killed_workflow_leaves_no_trainer_writing(tmp_path):
     """kill -9 of Snakemake alone: its trainers stop within seconds (--watch-pid), the run resumes
     after --unlock, and the finished teachers are not retrained."""
     project = make_project(tmp_path / "project")
-    config = slow_config(project, epochs=30)  # students long enough to be mid-run for seconds after the kill
+    config = slow_config(project, epochs=20)  # students long enough to be mid-run for seconds after the kill
     config["studies"]["tiny"]["seeds"] = [0]
-    lineage(config).update(generations=1, controls=["cwtm"], ensembles=[], independent=0)
+    lineage(config).update(generations=1, controls=["cwtm"], ensembles=[], independent=0,
+                           overrides={"gen0": {"recipe": {"epochs": 2}}})  # only the students need to be long
     write_config(project, config)
     run = popen_snakemake(project)
     seeds = [project / "results/tiny/cnn/seed0"]
