@@ -3,6 +3,11 @@
 The members' task (``ban.tasks``) says how: image members average ``probs [N, C]`` and are
 scored like one model; text members average each true next token's probability. No model is
 re-run: the members' ``predictions.npz`` hold everything.
+
+Beside the scores, an image ensemble records its members' diversity, ``disagreement``: the mean
+over member pairs (i < j) of their top-1 disagreement on the test set,
+``100 · (1/N) Σ_n [argmax_c p_i[n, c] ≠ argmax_c p_j[n, c]]`` (%). Text ensembles have none (their
+predictions hold only the true token's probability).
 """
 
 from __future__ import annotations
@@ -37,6 +42,16 @@ def _load(member_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise EnsembleError(str(err)) from None
 
 
+def disagreement(predictions: list[dict[str, np.ndarray]]) -> float | None:
+    """Mean pairwise top-1 disagreement (%) of the members' ``probs [N, C]`` (module docstring);
+    ``None`` without ``probs`` or with fewer than two members."""
+    if len(predictions) < 2 or any("probs" not in p for p in predictions):
+        return None
+    top = [np.argmax(p["probs"], axis=1) for p in predictions]
+    pairs = [float(np.mean(top[i] != top[j])) for i in range(len(top)) for j in range(i + 1, len(top))]
+    return 100.0 * float(np.mean(pairs))
+
+
 def ensemble(member_dirs: list[Path], name: str) -> dict:
     """Metrics of the average of ``member_dirs``' predictions, labelled as member ``name``."""
     if not member_dirs:
@@ -57,4 +72,7 @@ def ensemble(member_dirs: list[Path], name: str) -> dict:
     result = {k: first_metrics.get(k) for k in ("study", "lineage", "seed", "task", "dataset")}
     result.update(member=name, members=[m["member"] for m, _ in loaded], model=first_metrics.get("model"), objective="ensemble")
     result.update(get_task(first_metrics.get("task", "image")).average([arrays for _, arrays in loaded]))
+    diversity = disagreement([arrays for _, arrays in loaded])
+    if diversity is not None:
+        result["disagreement"] = diversity
     return result

@@ -19,7 +19,8 @@ its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and it
 
 ``metrics.json`` holds ``study, lineage, seed, member, task, model, objective, dataset,
 dataset_spec, num_params, epochs, wall_seconds, history, code, identity, teacher_sha256,
-checkpoint_sha256, files`` (the sha256 of ``model.pt`` and ``predictions.npz``) and the task's scores. ``code`` is the training
+checkpoint_sha256, files`` (the sha256 of ``model.pt`` and ``predictions.npz``), the task's scores,
+and for students ``teacher_max_prob`` and ``teacher_entropy`` (``teacher_confidence``). ``code`` is the training
 code fingerprint the workflow passed in ``spec["code"]`` (else the current one, ``ban.fingerprint``).
 """
 
@@ -65,6 +66,19 @@ def member_metrics(spec: dict, data, model_name: str, objective: str, model, epo
         "num_params": num_parameters(model), "epochs": epochs, "wall_seconds": time.perf_counter() - started,
         "history": history, "code": code_of(spec), **extra, **scores,
     }
+
+
+CONFIDENCE_KEYS = ("teacher_max_prob", "teacher_entropy")
+
+
+def teacher_confidence(history: list[dict]) -> dict:
+    """``{"teacher_max_prob", "teacher_entropy"}`` of a student: the means over its epochs of the
+    history rows' values (each a mean over the epoch's training samples, so together the mean over
+    every view it trained on); ``{}`` for members without a teacher."""
+    rows = [row for row in history if all(key in row for key in CONFIDENCE_KEYS)]
+    if not rows or len(rows) != len(history):
+        return {}
+    return {key: float(sum(row[key] for row in rows) / len(rows)) for key in CONFIDENCE_KEYS}
 
 
 def run_member(spec: dict, out_dir: Path, teacher_path: Path | None = None, device: str = "auto",
@@ -158,7 +172,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
 
     scores, predictions = loop.final_scores()
     metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores,
-                             **identity.record())
+                             **identity.record(), **teacher_confidence(history))
     metrics = ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

@@ -1,8 +1,11 @@
 """One SGD step of the image trainer, run eagerly or replayed from a CUDA graph.
 
 A step on batch ``(x, y)``: ``t = teacher(x)`` (no gradients) when the objective needs one, then
-``loss = objective(student(x), t, y)``, backward, optimizer step; it returns ``(loss, correct)``
-as device tensors (no host synchronisation).
+``loss = objective(student(x), t, y)``, backward, optimizer step; it returns ``(loss, correct,
+confidence)`` as device tensors (no host synchronisation), where ``confidence`` is
+``[Σ_s max_c p_s,c, Σ_s −Σ_c p_s,c log p_s,c]`` over the batch's teacher probabilities
+``p = softmax(t)`` (zeros without a teacher): the teacher's confidence on the views the student
+trains on, at no extra forward pass.
 
 Small networks at the paper's batch size of 128 are bound by the host launching a few hundred
 kernels per step, not by the GPU. On CUDA, :class:`Stepper` therefore records the whole step of a
@@ -28,20 +31,31 @@ def make_step(model, teacher, objective, objective_args: dict, optimizer, device
               generator: torch.Generator | None) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The eager step ``(x, y) -> (loss, correct)`` described in the module docstring."""
 
-    def step(x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         teacher_logits = None
+        confidence = torch.zeros(2, device=x.device)
         if teacher is not None:
             with torch.no_grad(), autocast(device, precision):
                 teacher_logits = teacher(x)
+            confidence = teacher_confidence(teacher_logits)
         with autocast(device, precision):
             logits = model(x)
             loss = objective(logits, teacher_logits, y, generator=generator, example_keys=keys, **objective_args)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return loss.detach(), (logits.detach().argmax(dim=-1) == y).sum()
+        return loss.detach(), (logits.detach().argmax(dim=-1) == y).sum(), confidence
 
     return step
+
+
+@torch.no_grad()
+def teacher_confidence(teacher_logits: torch.Tensor) -> torch.Tensor:
+    """``[Σ_s max_c p_s,c, Σ_s H(p_s)]`` (fp32) of ``p = softmax(teacher_logits)`` over a batch,
+    ``H(p) = −Σ_c p_c log p_c`` in nats (0 · log 0 = 0)."""
+    log_p = torch.log_softmax(teacher_logits.float(), dim=-1)
+    p = log_p.exp()
+    return torch.stack((p.amax(dim=-1).sum(), -(p * log_p).sum()))
 
 
 class Stepper:
@@ -55,8 +69,8 @@ class Stepper:
         self.graph_lr: float | None = None
         self.side_stream = torch.cuda.Stream() if graphs else None
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step on ``(x, y)``; ``keys``: the batch's per-example keys (eager steps only: the
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, keys: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """One step on ``(x, y)`` (``(loss, correct, confidence)``); ``keys``: the batch's per-example keys (eager steps only: the
         objectives that read them draw random numbers and never run from a graph)."""
         if not self.graphs or len(y) != self.batch_size:
             return self.step(x, y, keys)

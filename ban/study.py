@@ -118,12 +118,15 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     imported = {}
     if member == "gen0" and lineage.get("teacher_checkpoint"):
         imported = {"checkpoint": str(lineage["teacher_checkpoint"]).replace("{seed}", str(int(seed)))}
+    dataset = copy.deepcopy(s["dataset"])
+    if dataset.get("subset_seed") == "per_seed":
+        dataset["subset_seed"] = int(seed)  # the study seed: every member of a seed trains on the same subset
     return {
         "study": study,
         "lineage": lineage_name,
         "seed": int(seed),
         "member": member,
-        "dataset": copy.deepcopy(s["dataset"]),
+        "dataset": dataset,
         "model": {"name": model["name"], "args": copy.deepcopy(model.get("args", {}))},
         "objective": {"name": objective, "args": objective_args},
         "recipe": recipe,

@@ -38,7 +38,8 @@ from ban.runtime import resolve_device
 from ban.study import member_dir
 from ban.tasks import get_task
 
-LOAD_DATASET_KEYS = {"name": str, "root": str, "download": bool, "val_split": float, "seed": int, "train_subset": int}
+LOAD_DATASET_KEYS = {"name": str, "root": str, "download": bool, "val_split": float, "seed": int, "train_subset": int,
+                     "subset_seed": None}
 """The keys ``load_dataset`` itself takes, with their types; the rest go to the dataset's loader."""
 
 

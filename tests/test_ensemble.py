@@ -24,6 +24,21 @@ def test_ensemble_averages_probabilities(tmp_path):
     assert metrics["test_nll"] == pytest.approx(-(np.log(0.4) + np.log(0.6)) / 2, rel=1e-6)
 
 
+def test_disagreement_of_a_three_member_ensemble_by_hand(tmp_path):
+    labels = [0, 1, 2, 0]
+    # top-1 predictions: a = (0, 1, 2, 0), b = (0, 1, 0, 1), c = (2, 1, 2, 1)
+    a = member(tmp_path / "gen1", "gen1", np.eye(3)[[0, 1, 2, 0]] * 0.7 + 0.1, labels)
+    b = member(tmp_path / "gen2", "gen2", np.eye(3)[[0, 1, 0, 1]] * 0.7 + 0.1, labels)
+    c = member(tmp_path / "gen3", "gen3", np.eye(3)[[2, 1, 2, 1]] * 0.7 + 0.1, labels)
+    # pairs: a–b differ on samples 3, 4; a–c on 1, 4; b–c on 1, 3: 50 % each, mean 50 %
+    assert ensemble([a, b, c], "ens3")["disagreement"] == pytest.approx(50.0)
+    # one pair, a–b: 2 of 4 samples
+    assert ensemble([a, b], "ens2")["disagreement"] == pytest.approx(50.0)
+    d = member(tmp_path / "gen4", "gen4", np.eye(3)[[0, 1, 2, 1]] * 0.7 + 0.1, labels)  # differs from a on sample 4
+    # a–c 50 %, a–d 25 % (sample 4), c–d 25 % (sample 1): mean 100/3
+    assert ensemble([a, c, d], "ens3")["disagreement"] == pytest.approx(100 / 3)
+
+
 def test_ensemble_refuses_mismatched_members(tmp_path):
     a = member(tmp_path / "gen1", "gen1", [[0.6, 0.4]], [0])
     b = member(tmp_path / "gen2", "gen2", [[0.6, 0.4]], [1])

@@ -79,6 +79,23 @@ def test_students_learn_from_a_teacher(tiny_spec, tmp_path, objective):
     assert metrics["test_error"] < 65.0  # chance is 75 %
 
 
+def test_a_student_records_its_teachers_confidence_on_the_views_it_trained_on(tiny_spec, tmp_path):
+    """Without augmentation and with one batch per epoch every view is the training set itself, so
+    the recorded means equal the teacher's max probability and entropy computed directly."""
+    tiny_spec["recipe"].update(augment=False, batch_size=256)
+    teacher = train(tiny_spec, tmp_path / "gen0", log=quiet)
+    assert "teacher_max_prob" not in teacher and "teacher_max_prob" not in teacher["history"][0]
+    student = {**tiny_spec, "member": "gen1", "train_seed": 1, "objective": {"name": "ban", "args": {}}}
+    metrics = train(student, tmp_path / "gen1", teacher_path=tmp_path / "gen0/model.pt", log=quiet)
+    path = tmp_path / "gen0/model.pt"
+    model = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(path), path).eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(load_dataset(**tiny_spec["dataset"]).train_x).double(), dim=-1)
+    assert metrics["teacher_max_prob"] == pytest.approx(float(probs.amax(dim=-1).mean()), rel=1e-5)
+    assert metrics["teacher_entropy"] == pytest.approx(float(-(probs * probs.log()).sum(dim=-1).mean()), rel=1e-5)
+    assert [row["teacher_max_prob"] for row in metrics["history"]] == pytest.approx([metrics["teacher_max_prob"]] * 3, rel=1e-6)
+
+
 def test_student_without_teacher_is_refused(tiny_spec, tmp_path):
     tiny_spec["objective"]["name"] = "ban"
     with pytest.raises(TrainingError, match="needs a teacher"):

@@ -8,7 +8,7 @@ import torch
 from ban.member import run_member as train
 from ban.models import build_model
 from ban.objectives import get_objective
-from ban.step import Stepper, make_step
+from ban.step import Stepper, make_step, teacher_confidence
 from ban.tasks.image import Recipe, use_cuda_graphs
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
@@ -31,7 +31,8 @@ def test_eager_stepper_returns_the_batch_loss_and_takes_one_sgd_step():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     stepper = Stepper(make_step(model, None, get_objective("ce"), {}, opt, torch.device("cpu"), "fp32", None), opt, 8, graphs=False)
     x, y = torch.randn(8, 1, 12, 12), torch.randint(0, 4, (8,))
-    loss, correct = stepper(x, y)
+    loss, correct, confidence = stepper(x, y)
+    assert confidence.tolist() == [0.0, 0.0]  # no teacher
     logits = before.train()(x)
     expected = torch.nn.functional.cross_entropy(logits, y)
     expected.backward()
@@ -40,6 +41,16 @@ def test_eager_stepper_returns_the_batch_loss_and_takes_one_sgd_step():
     for old, new in zip(before.parameters(), model.parameters()):
         torch.testing.assert_close(new, (old - 0.1 * old.grad).detach())
     assert stepper.graph is None
+
+
+def test_teacher_confidence_sums_max_probability_and_entropy_by_hand():
+    # Rows: softmax(log [0.5, 0.25, 0.25]) and softmax(0, 0, 0, ...) of three classes.
+    logits = torch.tensor([[0.0, -0.6931472, -0.6931472], [1.0, 1.0, 1.0]])
+    max_prob, entropy = teacher_confidence(logits).tolist()
+    # 0.5 + 1/3; H = 0.5 ln 2 + 2 · 0.25 ln 4 = 1.5 ln 2, plus ln 3 for the uniform row
+    assert max_prob == pytest.approx(0.5 + 1 / 3, rel=1e-6)
+    assert entropy == pytest.approx(1.5 * 0.6931472 + 1.0986123, rel=1e-6)
+    assert teacher_confidence(torch.tensor([[0.0, -200.0]])).tolist() == pytest.approx([1.0, 0.0], abs=1e-6)  # 0 · log 0 = 0
 
 
 @pytest.fixture
@@ -69,7 +80,7 @@ def test_graph_replay_trains_like_the_eager_step(deterministic_cudnn):
             n = 16 if i != 6 else 5  # one partial batch runs eagerly
             x = torch.randn(n, 1, 12, 12, device=device, generator=gen)
             y = torch.randint(0, 4, (n,), device=device, generator=gen)
-            loss, _ = stepper(x, y)
+            loss, _, _ = stepper(x, y)
             losses.append(float(loss))
         runs.append((losses, [p.detach().clone() for p in model.parameters()], stepper))
     (eager_losses, eager_params, _), (graph_losses, graph_params, graphed) = runs

@@ -15,7 +15,7 @@ from typing import Any
 
 from ban.datasets.registry import DATASET_TASKS, DATASETS, DatasetError, dataset_task
 
-__all__ = ["DATASETS", "DATASET_TASKS", "DatasetError", "dataset_task", "load_dataset"]
+__all__ = ["DATASETS", "DATASET_TASKS", "DatasetError", "dataset_task", "load_dataset", "stratified_subset"]
 
 
 def load_dataset(
@@ -25,6 +25,7 @@ def load_dataset(
     val_split: float = 0.0,
     seed: int = 0,
     train_subset: int = 0,
+    subset_seed: str | int = "first",
     **kwargs: Any,
 ):
     """Load dataset ``name`` from ``root``; hold out a seeded random ``val_split`` fraction of train.
@@ -32,8 +33,10 @@ def load_dataset(
     The held-out images are removed from ``train_x``/``train_y``; the split is a function of
     ``seed`` only (``seed`` is the hold-out seed, never passed to the loader: give the same one to
     every member of a study). ``kwargs`` go to the dataset's loader (e.g. ``data_seed`` of
-    ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps only the first that many
-    training images (quick runs and benchmarks). Unknown names raise ``UnknownNameError``.
+    ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps that many training
+    images: with ``subset_seed: "first"`` (the default) the first ones; with an integer
+    ``subset_seed`` (a study's ``per_seed``: the study seed) a class-stratified random subset,
+    ``stratified_subset``. Unknown names raise ``UnknownNameError``.
     """
     from ban.datasets import image, text  # noqa: F401  (the loaders register on import)
 
@@ -45,6 +48,39 @@ def load_dataset(
         raise DatasetError(f"val_split and train_subset do not apply to text dataset {name!r} (it has its own splits)")
     if val_split > 0:
         data = image.hold_out_validation(data, float(val_split), seed)
-    if train_subset > 0:
+    if subset_seed != "first" and (isinstance(subset_seed, bool) or not isinstance(subset_seed, int) or subset_seed < 0):
+        raise DatasetError(f"subset_seed must be 'first' or a seed (a non-negative integer), got {subset_seed!r}")
+    if subset_seed != "first" and not 0 < train_subset < len(data.train_y):
+        raise DatasetError(f"subset_seed {subset_seed!r} draws a subset: train_subset must be between 1 and the "
+                           f"{len(data.train_y)} training images, got {train_subset}")
+    if train_subset > 0 and subset_seed == "first":
         data = dataclasses.replace(data, train_x=data.train_x[:train_subset], train_y=data.train_y[:train_subset])
+    elif train_subset > 0:
+        keep = stratified_subset(data.train_y.numpy(), train_subset, subset_seed)  # numpy indices index tensors too
+        data = dataclasses.replace(data, train_x=data.train_x[keep], train_y=data.train_y[keep])
     return data
+
+
+SUBSET_STREAM = 0x5B5E7
+"""The entropy word that sets the subset draw's stream apart from every other use of a seed."""
+
+
+def stratified_subset(labels, size: int, seed: int):
+    """Sorted indices of a class-stratified random subset of ``size`` of ``labels`` (numpy ints).
+
+    Class c, with ``n_c`` of the ``N`` labels, gets ``floor(size · n_c / N)`` indices, and the
+    ``size − Σ floor`` classes with the largest remainders one more (ties: the lower class); each
+    class's indices are drawn without replacement by ``numpy.random.default_rng(SeedSequence([seed,
+    SUBSET_STREAM]))``, class by class in class order."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = size * counts / len(labels)
+    quota = np.floor(exact).astype(np.int64)
+    extra = size - int(quota.sum())
+    order = sorted(range(len(classes)), key=lambda i: (-(exact[i] - quota[i]), classes[i]))
+    quota[order[:extra]] += 1
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), SUBSET_STREAM]))
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=int(q), replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(chosen))

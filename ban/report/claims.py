@@ -36,13 +36,18 @@ Holm's step-down adjustment of their p-values (``ban.report.stats.holm``) gives 
 Δ > 0, **not shown** otherwise (including rows with one seed, whose ``p_holm`` is None), **not
 tested** as ``verdict``. The equivalence verdict is per-comparison only.
 
-Rows are per lineage; a comparison that two or more lineages test also gets a ``pooled`` row
-that pools the paired differences of all those lineages (one per lineage and seed). The claims:
+Rows are per lineage; a comparison that two or more lineages test also gets a ``pooled`` row.
+Lineages of a study share their seeds (the same member kind trains with the same random streams in
+every lineage) and the test set, so their differences are not independent: the pooled row first
+averages, within each seed, the differences of the lineages that ran the comparison in that seed,
+and tests those per-seed means (n = seeds). The claims:
 
 1. BAN-1 beats its teacher (BAN-1 − Teacher).
 2. Each BAN-k beats BAN-(k−1) (BAN-k − BAN-(k−1), k = 2..K).
-3. The best BAN beats the teacher: per lineage the BAN-k (k ≥ 1) with the lowest seed mean,
-   vs the Teacher (chosen on the same seeds it is tested on, so the claim is optimistic).
+3. The best BAN beats the teacher: per lineage the seeds both the Teacher and BAN-1 ran, sorted,
+   are split in halves; the BAN-k (k ≥ 1) with the lowest mean over the first half (ties: the
+   lower k) is chosen there and tested against the Teacher on the second half only, so the choice
+   does not bias the test. With fewer than 4 such seeds the row is not tested.
 4. BAN+L beats the teacher (BAN+L − Teacher).
 5. Each other control of ``ban.members.CONTROLS`` (CWTM, DKPP, ...) beats the teacher
    (control − Teacher) and falls short of BAN-1 (BAN-1 − control).
@@ -53,6 +58,11 @@ that pools the paired differences of all those lineages (one per lineage and see
 8. Students are better calibrated than their teachers, one claim per score (test ECE, test NLL):
    every BAN generation vs its own teacher (BAN-k − BAN-(k−1), k = 1..K; each row a paired test
    of independent trainings). Ours; image studies only.
+
+``randomness`` states what the intervals cover, from the members' ``dataset_spec``: training
+randomness (initialisation, batch order, augmentation, the objective's draws) always, the choice of
+training images only with ``dataset.subset_seed: per_seed``, never the test set (every seed is
+scored on the same test images).
 
 ``claims(paths, equivalence_margin=None)`` returns the claims as a dict (the ``claims.json``
 content); ``write_claims(paths, out_dir, equivalence_margin=None)`` writes ``claims.json`` and
@@ -74,9 +84,11 @@ from ban.report.frame import lineage_order, load_metrics, read_metrics, single_s
 from ban.report.stats import LEVEL, POWER, holm, paired
 from ban.tasks import get_task
 
-__all__ = ["HOLDS", "NOT_SHOWN", "NOT_TESTED", "NO_EFFECT", "POOLED", "REVERSED", "VERDICTS", "Claim", "Row", "claims",
-           "no_effect", "verdict", "verdict_holm", "write_claims"]
+__all__ = ["BEST_BAN_MIN_SEEDS", "HOLDS", "NOT_SHOWN", "NOT_TESTED", "NO_EFFECT", "POOLED", "REVERSED", "VERDICTS", "Claim",
+           "Row", "claims", "no_effect", "randomness", "verdict", "verdict_holm", "write_claims"]
 
+BEST_BAN_MIN_SEEDS = 4
+"""Seeds the best-BAN claim needs: half to choose the generation, half (at least 2) to test it."""
 HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED = "holds", "not shown", "reversed", "not tested"
 VERDICTS = (HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED)
 NO_EFFECT = "no effect larger than"
@@ -106,7 +118,10 @@ _HEADER = """Each row tests one comparison *a − b* on the seeds both members r
   means it rules out that *a* beats *b* by more than 0.25; "any gain" means it lies entirely above 0.
 - **MDE**: minimum detectable effect, the smallest |Δ| that a paired t-test at 5% with these seeds detects with
   {power:.0%} power at the observed sd of the differences.
-- **pooled** rows pool the paired differences of every lineage that tests the comparison (one per lineage and seed)."""
+- **pooled** rows average, within each seed, the differences of the lineages that test the comparison (lineages share
+  seeds and the test set, so they are not independent), then test those per-seed means (n = seeds).
+- **best BAN**: the generation is chosen on the first half of the seeds (sorted) and tested on the other half, never on
+  the seeds it was chosen on; not tested with fewer than 4 seeds."""
 SCORE_LABELS = {"test_ece": "test ECE (%)", "test_nll": "test NLL (nats)"}
 _DECIMALS = {"test_nll": 3}
 
@@ -134,8 +149,9 @@ class Row:
     rules_out_loss: float | None = None
     mde: float | None = None
     note: str = ""
-    seeds: list = field(default_factory=list)  # seed numbers; "lineage/seed<s>" in pooled rows
+    seeds: list = field(default_factory=list)  # seed numbers (pooled rows: the seeds of the per-seed means)
     differences: list[float] = field(default_factory=list)
+    chosen_on: list = field(default_factory=list)  # best BAN: the seeds its generation was chosen on
 
 
 @dataclass
@@ -226,11 +242,14 @@ class _Study:
         self.lineages = lineage_order(self.frame)
         self.columns = {lineage: set(self.frame.loc[self.frame["lineage"] == lineage, "column"]) for lineage in self.lineages}
         self.members: dict[tuple[str, str], dict[int, list[str]]] = {}
+        self.datasets: list[dict] = []  # the teachers' dataset specs
         for lineage, seed, member, path in zip(self.frame["lineage"], self.frame["seed"], self.frame["member"], self.frame["path"]):
             if kind_of(member).role == "ensemble":
                 listed = read_metrics(path).get("members")
                 if isinstance(listed, list):
                     self.members.setdefault((lineage, column_label(member)), {})[int(seed)] = [str(m) for m in listed]
+            elif member == "gen0" and isinstance(spec := read_metrics(path).get("dataset_spec"), dict):
+                self.datasets.append(spec)
 
     def scores(self, lineage: str, column: str, key: str) -> dict[int, float]:
         rows = self.frame[(self.frame["lineage"] == lineage) & (self.frame["column"] == column)]
@@ -255,8 +274,24 @@ class _Study:
         return sorted(k for c in self.columns[lineage] if (k := generation_of(c)) is not None and k >= 1)
 
 
+def randomness(dataset_specs: list[dict]) -> str:
+    """What the intervals cover, from the teachers' dataset specs (``dataset_spec`` in metrics.json)."""
+    subsets = {spec.get("train_subset", 0) for spec in dataset_specs}
+    drawn = any(spec.get("subset_seed", "first") != "first" for spec in dataset_specs)
+    size = f"{next(iter(subsets)):,} " if len(subsets) == 1 and 0 not in subsets else ""
+    test = "every seed is scored on the same test images, so they do not cover the sampling of the test set"
+    if drawn:
+        return (f"The intervals cover training randomness (initialisation, batch order, augmentation, the objective's draws) "
+                f"and the choice of training data: each seed trains on its own class-stratified draw of {size}training "
+                f"images (dataset.subset_seed: per_seed); {test}.")
+    images = f"the same first {size}training images" if size else "the same training images"
+    return (f"The intervals cover training randomness only (initialisation, batch order, augmentation, the objective's "
+            f"draws): every seed trains on {images}, so they do not cover the choice of training data, and {test}.")
+
+
 def _pool(rows: list[Row]) -> list[Row]:
-    """The lineage rows, each comparison followed (when ≥ 2 lineages test it) by its pooled row."""
+    """The lineage rows, each comparison followed (when ≥ 2 lineages test it) by its pooled row:
+    per seed the mean of the tested lineages' differences in that seed, tested over the seeds."""
     out: list[Row] = []
     order: list[str] = []
     for row in rows:
@@ -269,9 +304,12 @@ def _pool(rows: list[Row]) -> list[Row]:
         if len(tested) >= 2:
             pooled = Row(POOLED, comparison, tested[0].a if len({r.a for r in tested}) == 1 else "various",
                          tested[0].b if len({r.b for r in tested}) == 1 else "various")
-            diffs = [d for row in tested for d in row.differences]
-            _evidence(pooled, dict(enumerate(diffs)))
-            pooled.seeds = [f"{row.lineage}/seed{s}" for row in tested for s in row.seeds]
+            by_seed: dict[int, list[float]] = {}
+            for row in tested:
+                for seed, d in zip(row.seeds, row.differences):
+                    by_seed.setdefault(seed, []).append(d)
+            _evidence(pooled, {seed: fmean(values) for seed, values in by_seed.items()})
+            pooled.note = f"per-seed means over {len(tested)} lineages ({', '.join(row.lineage for row in tested)})"
             out.append(pooled)
     return out
 
@@ -311,12 +349,25 @@ def _claims(study: _Study) -> list[Claim]:
     def best() -> list[Row]:
         rows = []
         for lin in lineages:
-            means = {k: fmean(study.scores(lin, f"BAN-{k}", primary).values()) for k in study.generations(lin)}
-            if not means:
+            seeds = sorted(set(study.scores(lin, TEACHER, primary)) & set(study.scores(lin, "BAN-1", primary)))
+            if not study.generations(lin):
                 rows.append(Row(lin, "best BAN − Teacher", "BAN-k", TEACHER, note="lineage has no BAN generation"))
                 continue
+            if len(seeds) < BEST_BAN_MIN_SEEDS:
+                rows.append(Row(lin, "best BAN − Teacher", "BAN-k", TEACHER,
+                                note=f"{len(seeds)} seeds; choosing the generation on half of the seeds and testing it on "
+                                     f"the other half needs {BEST_BAN_MIN_SEEDS}"))
+                continue
+            chosen_on, tested_on = seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :]
+            means = {}
+            for k in study.generations(lin):
+                scores = study.scores(lin, f"BAN-{k}", primary)
+                if all(s in scores for s in chosen_on):
+                    means[k] = fmean(scores[s] for s in chosen_on)
             k = min(means, key=lambda g: (means[g], g))
-            rows.append(study.compare(lin, f"BAN-{k}", TEACHER, primary, comparison="best BAN − Teacher"))
+            row = study.compare(lin, f"BAN-{k}", TEACHER, primary, comparison="best BAN − Teacher", seeds=tested_on)
+            row.chosen_on = chosen_on
+            rows.append(row)
         return rows
 
     result.append(_claim(study, Claim("best_ban_beats_teacher", "The best BAN beats the teacher", primary),
@@ -411,6 +462,7 @@ def claims(metrics_paths: Iterable[str | Path], equivalence_margin: float | None
         "power": POWER,
         "equivalence_margin": equivalence_margin,
         "family_size": family_size,
+        "randomness": randomness(study.datasets),
         "rule": RULE + (RULE_EQUIVALENCE if equivalence_margin is not None else ""),
         "rule_holm": RULE_HOLM,
         "claims": [{**{k: v for k, v in asdict(claim).items() if k != "rows"}, "rows": [asdict(row) for row in claim.rows]}
@@ -467,7 +519,8 @@ def _row_cells(row: dict, decimals: int) -> list[str]:
         return [row["lineage"], row["comparison"], "—", "—", "—", "—", tested, "—", "—", "—", "—"]
     comparison = row["comparison"]
     if row["lineage"] != POOLED and comparison != f"{row['a']} − {row['b']}":
-        comparison += f" ({row['a']})"
+        chosen = f", chosen on seeds {', '.join(map(str, row['chosen_on']))}" if row.get("chosen_on") else ""
+        comparison += f" ({row['a']}{chosen})"
     interval = "—" if row["low"] is None else f"[{_number(row['low'], decimals)}, {_number(row['high'], decimals)}]"
     wins = f"{row['wins']}/{row['n']}" + (f" ({row['ties']} tie{'s' if row['ties'] > 1 else ''})" if row["ties"] else "")
     mde = "—" if row["mde"] is None else f"{row['mde']:.{decimals}f}"
@@ -496,6 +549,7 @@ def claims_markdown(result: dict) -> str:
     lines = [f"# Claims tested on study `{result['study']}`", "",
              f"Family: {family} comparison{'s' if family != 1 else ''}; Holm-adjusted verdicts at "
              f"{1 - result['level']:.0%}. Equivalence margin: {'none' if margin is None else f'{margin:g}'}.", "",
+             result["randomness"], "",
              _HEADER.format(score=f"{result['score_label']}, `{result['score']}`", equivalence=equivalence, family=family,
                             power=result["power"]),
              "", "## Summary", ""]

@@ -217,10 +217,12 @@ def column_order(frame: pd.DataFrame) -> list[str]:
 
 
 def summarize(frame: pd.DataFrame, key: str) -> dict[tuple[str, str], CellStats]:
-    """CellStats of score ``key`` for every (lineage, column) present in ``frame`` (formulas above)."""
+    """CellStats of score ``key`` for every (lineage, column) of ``frame`` with a value of it (NaN:
+    none; formulas above)."""
     by_cell: dict[tuple[str, str], dict[int, float]] = {}
     for lineage, column, seed, value in zip(frame["lineage"], frame["column"], frame["seed"], frame[key]):
-        by_cell.setdefault((lineage, column), {})[int(seed)] = float(value)
+        if not math.isnan(float(value)):
+            by_cell.setdefault((lineage, column), {})[int(seed)] = float(value)
     stats = {}
     for (lineage, column), by_seed in by_cell.items():
         values = np.array(list(by_seed.values()), dtype=float)

@@ -65,7 +65,9 @@ PAPER_STEM = "table_paper"
 _NOTE = ("mean ± std over seeds; Δ = paired mean of (member − Teacher of the same seed) [95% t-interval], "
          "wins/paired seeds (member strictly lower); negative is better")
 _FIDELITY_NOTE = ("mean ± std over seeds of each student vs its own teacher (BAN-k: BAN-(k−1); a control: the Teacher) "
-                  "on the test set: top-1 agreement (%, higher = more faithful) and KL(teacher ‖ student) (nats, lower)")
+                  "on the test set: top-1 agreement (%, higher = more faithful) and KL(teacher ‖ student) (nats, lower); "
+                  "the teacher's mean max probability and entropy on the augmented training views the student trained on; "
+                  "and each ensemble's mean pairwise top-1 disagreement of its members on the test set (%)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,9 +258,11 @@ def _write_view(frame: pd.DataFrame, view: TableView, study: str, out_dir: Path)
 
 
 def _write_fidelity(frame: pd.DataFrame, study: str, out_dir: Path) -> list[Path]:
-    """table_fidelity.*: agreement and KL rows per lineage, one column per student (no Δ);
+    """table_fidelity.*: per lineage one row per measure that any member has (agreement, KL,
+    teacher confidence, ensemble disagreement), one column per student or ensemble (no Δ);
     ``frame`` is ``ban.report.fidelity.fidelity_frame``."""
-    view = TableView(FIDELITY_STEM, FIDELITY_TITLE, FIDELITY_SCORES)
+    present = tuple(score for score in FIDELITY_SCORES if frame[score.key].notna().any())  # no row of dashes only
+    view = TableView(FIDELITY_STEM, FIDELITY_TITLE, present or FIDELITY_SCORES[:2])
     caption = f"{study}: {FIDELITY_TITLE} — {_FIDELITY_NOTE}"
     stats = {score.key: summarize(frame, score.key) for score in view.scores}
     rows = []
@@ -269,7 +273,7 @@ def _write_fidelity(frame: pd.DataFrame, study: str, out_dir: Path) -> list[Path
                 cell = stats[score.key].get((lineage, column), MISSING)
                 row[f"{column} {score.tag} mean"] = cell.mean
                 row[f"{column} {score.tag} std"] = cell.std
-            row[f"{column} n_seeds"] = stats[view.scores[0].key].get((lineage, column), MISSING).n_seeds
+            row[f"{column} n_seeds"] = max(stats[score.key].get((lineage, column), MISSING).n_seeds for score in view.scores)
         rows.append(row)
     pd.DataFrame(rows).to_csv(out_dir / f"{FIDELITY_STEM}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
     header, display = _display_rows(frame, view, _MARKDOWN, split_name="Measure")

@@ -180,6 +180,7 @@ class Loop:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick the fastest kernels
         self.model, self.recipe, self.data, self.device = model, recipe, data, device
+        self.has_teacher = teacher is not None
         self.channels_last = use_channels_last(recipe)
         self.optimizer = torch.optim.SGD(
             parameter_groups(model, recipe), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
@@ -212,12 +213,16 @@ class Loop:
         self.scheduler.load_state_dict(state["scheduler"])
 
     def train_epoch(self, epoch: int) -> dict:
-        """One epoch of SGD steps; ``{"train_loss", "train_acc", "train_seconds"}`` (mean loss per sample)."""
+        """One epoch of SGD steps; ``{"train_loss", "train_acc", "train_seconds"}`` (mean loss per
+        sample), and for students ``teacher_max_prob`` and ``teacher_entropy``: the means over the
+        epoch's samples of the teacher's max probability and entropy (nats) on the augmented views
+        the student trained on (``ban.step.teacher_confidence``)."""
         started = time.perf_counter()
         recipe, data, model = self.recipe, self.data, self.model
         model.train()
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
+        confidence = torch.zeros(2, device=self.device)
         n = len(data.train_y)
         steps = math.ceil(n / recipe.batch_size)
         order = torch.randperm(n, device=self.device, generator=self.generators["shuffle"])
@@ -229,15 +234,20 @@ class Loop:
                 x = random_crop_flip(x, padding=recipe.crop_padding, generator=self.generators["augment"])
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            loss, hits = self.run_step(x, y, None if self.example_keys is None else self.example_keys[idx])
+            loss, hits, teacher_sums = self.run_step(x, y, None if self.example_keys is None else self.example_keys[idx])
             loss_sum += loss * len(y)
             correct += hits
+            confidence += teacher_sums
             if show_bar and step % 20 == 0:
                 print(f"\r  epoch {epoch + 1} [{step + 1}/{steps}]", end="", file=sys.stderr, flush=True)
         if show_bar:
             print("\r", end="", file=sys.stderr)
         train_loss = loss_sum.item() / n  # .item() waits for the device: the epoch's steps are done
-        return {"train_loss": train_loss, "train_acc": 100.0 * correct.item() / n, "train_seconds": time.perf_counter() - started}
+        row = {"train_loss": train_loss, "train_acc": 100.0 * correct.item() / n, "train_seconds": time.perf_counter() - started}
+        if self.has_teacher:
+            max_prob, entropy = confidence.tolist()
+            row.update(teacher_max_prob=max_prob / n, teacher_entropy=entropy / n)
+        return row
 
     def end_epoch(self, epoch: int, row: dict, history: list[dict]) -> dict:
         """After a finite epoch: step the lr schedule and score the test set when the recipe says so."""

@@ -33,6 +33,7 @@ from ban.datasets.text import TextData, batchify, bptt_windows, num_windows
 from ban.models import build_model
 from ban.models.lm import detach_hidden
 from ban.runtime import autocast
+from ban.step import teacher_confidence
 from ban.tasks.recipe import recipe_from_dict, require
 
 PROB_FLOOR = float(np.finfo(np.float32).tiny)
@@ -172,12 +173,15 @@ class Loop:
         self.optimizer.load_state_dict(state["optimizer"])
 
     def train_epoch(self, epoch: int) -> dict:
-        """One pass over the training stream; ``{"train_loss"}`` (mean loss per token)."""
+        """One pass over the training stream; ``{"train_loss"}`` (mean loss per token), and for
+        students ``teacher_max_prob`` and ``teacher_entropy``: the means over the epoch's tokens of
+        the teacher's max probability and entropy (nats; ``ban.step.teacher_confidence``)."""
         recipe, model, teacher, dev = self.recipe, self.model, self.teacher, self.device
         model.train()
         hidden = None
         teacher_hidden = None
         loss_sum = torch.zeros((), dtype=torch.float64, device=dev)
+        confidence = torch.zeros(2, device=dev)
         for inputs, targets in bptt_windows(self.train_batched, recipe.bptt):
             flat_targets = targets.reshape(-1)
             teacher_logits = None
@@ -185,6 +189,7 @@ class Loop:
                 with torch.inference_mode(), autocast(dev, recipe.precision, auto_bf16=False):
                     teacher_out, teacher_hidden = teacher(inputs, teacher_hidden)
                 teacher_logits = teacher_out.reshape(flat_targets.numel(), -1).clone()
+                confidence += teacher_confidence(teacher_logits)
             with autocast(dev, recipe.precision, auto_bf16=False):
                 logits, hidden = model(inputs, hidden)
                 flat_logits = logits.reshape(flat_targets.numel(), -1)
@@ -197,7 +202,11 @@ class Loop:
             self.optimizer.step()
             loss_sum += loss.detach().double() * flat_targets.numel()
         train_tokens = (self.train_batched.shape[0] - 1) * recipe.batch_size
-        return {"train_loss": loss_sum.item() / train_tokens}
+        row = {"train_loss": loss_sum.item() / train_tokens}
+        if teacher is not None:
+            max_prob, entropy = confidence.tolist()
+            row.update(teacher_max_prob=max_prob / train_tokens, teacher_entropy=entropy / train_tokens)
+        return row
 
     def end_epoch(self, epoch: int, row: dict, history: list[dict]) -> dict:
         """After a finite epoch: score validation perplexity and apply the plateau schedule."""

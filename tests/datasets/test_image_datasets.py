@@ -318,6 +318,36 @@ def test_val_split_holds_out_disjoint_seeded_subset():
     assert not torch.equal(load_dataset("synthetic", val_split=0.25, seed=2).val_x, split.val_x)
 
 
+def test_per_seed_subsets_are_class_stratified_seeded_draws_and_first_is_unchanged():
+    full = load_dataset("synthetic", num_classes=3)  # 512 training images
+    first = load_dataset("synthetic", num_classes=3, train_subset=100)
+    assert torch.equal(first.train_x, full.train_x[:100]) and torch.equal(first.train_y, full.train_y[:100])
+    counts = torch.bincount(full.train_y, minlength=3).numpy()
+    for seed in (0, 1):
+        drawn = load_dataset("synthetic", num_classes=3, train_subset=100, subset_seed=seed)
+        # largest-remainder quotas of 100 · n_c / 512
+        exact = 100 * counts / 512
+        got = torch.bincount(drawn.train_y, minlength=3).numpy()
+        assert got.sum() == 100 and np.all(np.abs(got - exact) < 1) and np.all(got >= np.floor(exact))
+        again = load_dataset("synthetic", num_classes=3, train_subset=100, subset_seed=seed)
+        assert torch.equal(again.train_x, drawn.train_x)  # a seed always draws the same images
+        rows = torch.cdist(drawn.train_x.flatten(1), full.train_x.flatten(1)).argmin(1)
+        assert rows.tolist() == sorted(set(rows.tolist())) and torch.equal(full.train_y[rows], drawn.train_y)
+        assert torch.equal(drawn.test_x, full.test_x)  # the test set is never subsampled
+    other = load_dataset("synthetic", num_classes=3, train_subset=100, subset_seed=1)
+    assert not torch.equal(load_dataset("synthetic", num_classes=3, train_subset=100, subset_seed=0).train_x, other.train_x)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"subset_seed": 0}, "train_subset must be between 1 and the 512"),
+    ({"subset_seed": -1, "train_subset": 10}, "subset_seed must be 'first' or a seed"),
+    ({"subset_seed": "per_seed", "train_subset": 10}, "subset_seed must be 'first' or a seed"),
+])
+def test_bad_subset_seeds_are_rejected(kwargs, message):
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("synthetic", **kwargs)
+
+
 @pytest.mark.parametrize("val_split", [-0.1, 1.0, 0.0001])
 def test_bad_val_split_is_rejected(val_split):
     with pytest.raises(DatasetError, match="val_split"):

@@ -69,11 +69,13 @@ def test_ban1_beats_teacher_per_lineage_and_pooled(tmp_path):
     assert (a["mean"], a["low"], a["high"]) == pytest.approx((-0.466667, -0.610088, -0.323245), abs=1e-6)
     assert a["verdict"] == HOLDS and a["seeds"] == [0, 1, 2]
     assert b["verdict"] == HOLDS and b["low"] == pytest.approx(-0.5) and b["high"] == pytest.approx(-0.5)
-    # pooled d = (-0.5, -0.4, -0.5, -0.5, -0.5): mean -0.48, sd sqrt(0.008 / 4) = 0.044721, se 0.02,
-    # t(0.975, 4) = 2.776445 -> ± 0.055529.
-    assert pooled["lineage"] == POOLED and pooled["n"] == 5 and pooled["wins"] == 5
-    assert (pooled["mean"], pooled["low"], pooled["high"]) == pytest.approx((-0.48, -0.535529, -0.424471), abs=1e-6)
-    assert pooled["seeds"] == ["a/seed0", "a/seed1", "a/seed2", "b/seed0", "b/seed1"]
+    # pooled: per-seed means over the lineages that ran the seed: seed 0 (-0.5 - 0.5) / 2, seed 1 (-0.4 - 0.5) / 2,
+    # seed 2 -0.5 (a only) = (-0.5, -0.45, -0.5): mean -0.483333, sd 0.028868, se 0.016667, t(0.975, 2) = 4.302653
+    # -> ± 0.071711.
+    assert pooled["lineage"] == POOLED and pooled["n"] == 3 and pooled["wins"] == 3
+    assert pooled["differences"] == pytest.approx([-0.5, -0.45, -0.5])
+    assert (pooled["mean"], pooled["low"], pooled["high"]) == pytest.approx((-0.483333, -0.555044, -0.411622), abs=1e-6)
+    assert pooled["seeds"] == [0, 1, 2] and pooled["note"] == "per-seed means over 2 lineages (a, b)"
 
 
 def test_reversed_tie_and_one_seed(tmp_path):
@@ -128,10 +130,47 @@ def test_ensemble_with_teacher_members_come_from_the_metrics(tmp_path):
     assert members[0]["mean"] == pytest.approx(-1.466667, abs=1e-6)  # (8.5-10, 10.6-12, 9.5-11)
 
 
-def test_best_ban_and_calibration(tmp_path):
+def test_best_ban_is_chosen_on_half_of_the_seeds_and_tested_on_the_other(tmp_path):
+    # Seeds 0-4: chosen on 0, 1 (BAN-1 9.1 < BAN-2 9.5), tested on 2-4, where BAN-2 would win:
+    # BAN-1 − Teacher = (+0.5, +0.4, +0.6): +0.5 ± 4.302653 · 0.1 / √3 = [+0.251586, +0.748414] -> reversed.
+    values = {"gen0": (10.0,) * 5, "gen1": (9.0, 9.2, 10.5, 10.4, 10.6), "gen2": (9.5, 9.5, 8.0, 8.2, 8.1)}
+    paths = [write_metrics(tmp_path, record("c", seed, m, v[seed], "best")) for seed in range(5) for m, v in values.items()]
+    (row,) = by_id(claims(paths))["best_ban_beats_teacher"]["rows"]
+    assert (row["a"], row["chosen_on"], row["seeds"], row["n"]) == ("BAN-1", [0, 1], [2, 3, 4], 3)
+    assert (row["mean"], row["low"], row["high"]) == pytest.approx((0.5, 0.251586, 0.748414), abs=1e-6)
+    assert row["verdict"] == REVERSED
+    text = claims_markdown(claims(paths))
+    assert "| c | best BAN − Teacher (BAN-1, chosen on seeds 0, 1) | +0.50 | [+0.25, +0.75] | 0/3 |" in text
+    # Three seeds: too few to choose on some and test on others.
+    three = [p for p in paths if "seed3" not in str(p) and "seed4" not in str(p)]
+    (row,) = by_id(claims(three))["best_ban_beats_teacher"]["rows"]
+    assert (row["verdict"], row["n"]) == (NOT_TESTED, 0)
+    assert row["note"] == "3 seeds; choosing the generation on half of the seeds and testing it on the other half needs 4"
+
+
+def test_claims_say_which_randomness_their_intervals_cover(tmp_path):
+    def study(root, **dataset):
+        paths = []
+        for seed in range(2):
+            for member, error in (("gen0", 10.0 + seed), ("gen1", 9.0 + seed)):
+                entry = record("a", seed, member, error, "rand")
+                entry["dataset_spec"] = {"name": "fashion_mnist", **dataset, **({"subset_seed": seed} if "per_seed" in dataset else {})}
+                entry["dataset_spec"].pop("per_seed", None)
+                paths.append(write_metrics(root, entry))
+        return claims(paths)["randomness"]
+
+    first = study(tmp_path / "first", train_subset=2000)
+    assert first.startswith("The intervals cover training randomness only") and "the same first 2,000 training images" in first
+    assert "do not cover the sampling of the test set" in first
+    assert "every seed trains on the same training images" in study(tmp_path / "all")
+    drawn = study(tmp_path / "drawn", train_subset=2000, per_seed=True)
+    assert "and the choice of training data: each seed trains on its own class-stratified draw of 2,000 training" in drawn
+
+
+def test_calibration(tmp_path):
     result = by_id(claims(paired_study(tmp_path)))
-    best = result["best_ban_beats_teacher"]["rows"]
-    assert [(row["lineage"], row["a"]) for row in best] == [("a", "BAN-1"), ("b", "BAN-1"), (POOLED, "BAN-1")]
+    best = result["best_ban_beats_teacher"]["rows"]  # 3 and 2 seeds: not tested, no pooled row
+    assert [(row["lineage"], row["verdict"]) for row in best] == [("a", NOT_TESTED), ("b", NOT_TESTED)]
     ece = result["students_better_calibrated_ece"]
     assert ece["score"] == "test_ece"
     first = rows(ece, "a")[0]  # ECE = error / 4: BAN-1 − Teacher = (-0.125, -0.1, -0.125)
@@ -163,13 +202,14 @@ def test_claims_files_and_cli(tmp_path, capsys):
     text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
     assert text.startswith("# Claims tested on study `paired`")
     assert "**holds** — the interval lies entirely below 0" in text  # the header states the rule
-    assert text.splitlines()[2] == "Family: 19 comparisons; Holm-adjusted verdicts at 5%. Equivalence margin: none."
+    assert text.splitlines()[2] == "Family: 16 comparisons; Holm-adjusted verdicts at 5%. Equivalence margin: none."
+    assert text.splitlines()[4].startswith("The intervals cover training randomness only (initialisation, batch order, ")
     assert ("| Lineage | Comparison | Δ | 95% interval | Wins/seeds | p | Verdict | p (Holm) | Verdict (Holm) | Rules out | MDE |"
             in text)
     # p and p (Holm) as in test_holm_over_the_whole_family; rules out and MDE as in test_rules_out_and_mde.
-    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.025 | **holds** "
+    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.020 | **holds** "
             "| gain > 0.61, any loss | 0.19 |") in text
-    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.008 | **reversed** "
+    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.010 | **reversed** "
             "| any gain, loss > 1.18 | 0.19 |") in text
     assert ("| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | not shown | 1.000 | not shown "
             "| gain > 1.24, loss > 1.24 | 1.63 |") in text
@@ -177,9 +217,9 @@ def test_claims_files_and_cli(tmp_path, capsys):
     assert "| b | BAN-2 − BAN-1 | — | — | — | — | not tested: lineage has no BAN-2 | — | — | — | — |" in text
     assert ("| a | Ens*2 − Indep*2 | +0.50 | [+0.50, +0.50] | 0/3 | 0 | **reversed** | 0 | **reversed** "
             "| any gain, loss > 0.50 | 0.00 |") in text
-    assert "| a | best BAN − Teacher (BAN-1) |" in text
+    assert "| a | best BAN − Teacher | — | — | — | — | not tested: 3 seeds; choosing the generation on half" in text
     assert "not tested: the study has no CWTM" in text
-    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.025 | **holds** "
+    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.020 | **holds** "
             "| gain > 0.061, any loss | 0.019 |") in text  # NLL = error / 10: 3 decimals
     assert "| 1 | BAN-1 beats its teacher | 2 holds; pooled: 1 holds | 2 holds; pooled: 1 holds |" in text
     assert main(["claims", "--metrics", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "bad")]) == 2
@@ -201,14 +241,18 @@ def test_claims_import_neither_torch_nor_matplotlib_nor_the_tables_or_plots():
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)
 
 
-# Holm family of paired_study: the 19 rows with n ≥ 2 (lineage and pooled rows of every claim), p sorted:
-#   6 × 0 (zero-width intervals away from 0: b's BAN-1 − Teacher in claims 1, 3, ECE, NLL; Ens*2 − BAN-1;
-#   Ens*2 − Indep*2), 4 × 1.79e-5 (the pooled BAN-1 − Teacher rows), Ens*2 − BAN-2 (2.69e-4),
+# Holm family of paired_study: the 16 rows with n ≥ 2 (lineage and pooled rows of every claim; the best-BAN
+# claim has too few seeds), p sorted (df = 2: p = 1 − t / sqrt(t² + 2)):
+#   5 × 0 (zero-width intervals away from 0: b's BAN-1 − Teacher in claim 1, ECE, NLL; Ens*2 − BAN-1;
+#   Ens*2 − Indep*2), Ens*2 − BAN-2 (t = 61: 2.69e-4),
 #   3 × BAN-2 − BAN-1 (t = 1.033333 · √3 / 0.057735 = 31: p = 1 − 31 / sqrt(963) = 0.0010390),
-#   4 × a's BAN-1 − Teacher (t = 14: p = 1 − 14 / sqrt(198) = 0.0050633), BAN+L − Teacher (p = 1).
-# Holm: ranks 12-14 get (19 − 12 + 1) · 0.0010390 = 0.0083117, ranks 15-18 get 5 · 0.0050633 = 0.0253166.
+#   3 × pooled BAN-1 − Teacher (per-seed means, t = 0.483333 · √3 / 0.028868 = 29: 1 − 29 / sqrt(843) = 0.0011869),
+#   3 × a's BAN-1 − Teacher (t = 14: p = 1 − 14 / sqrt(198) = 0.0050633), BAN+L − Teacher (p = 1).
+# Holm: ranks 7-9 get (16 − 7 + 1) · 0.0010390 = 0.010390, ranks 10-12 7 · 0.0011869 = 0.0083 raised to 0.010390
+# (step-down: never below an earlier rank), ranks 13-15 get 4 · 0.0050633 = 0.0202533.
 P_BAN1 = 1 - 14 / 198 ** 0.5
 P_BAN2 = 1 - 31 / 963 ** 0.5
+P_POOLED = 1 - 29 / 843 ** 0.5
 
 
 def all_rows(result):
@@ -218,16 +262,18 @@ def all_rows(result):
 def test_holm_over_the_whole_family(tmp_path):
     result = claims(paired_study(tmp_path))
     family = [row for row in all_rows(result) if row["p_value"] is not None]
-    assert result["family_size"] == len(family) == 19
-    assert sum(row["lineage"] == POOLED for row in family) == 4  # pooled rows are in the family
+    assert result["family_size"] == len(family) == 16
+    assert sum(row["lineage"] == POOLED for row in family) == 3  # pooled rows are in the family
     assert [row["p_holm"] for row in family] == pytest.approx(holm([row["p_value"] for row in family]))
     claim = by_id(result)
     a = rows(claim["ban1_beats_teacher"], "a")[0]
-    assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(5 * P_BAN1, rel=1e-9)
+    assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(4 * P_BAN1, rel=1e-9)
     assert (a["verdict"], a["verdict_holm"]) == (HOLDS, HOLDS)
+    pooled = rows(claim["ban1_beats_teacher"], POOLED)[0]
+    assert pooled["p_value"] == pytest.approx(P_POOLED, rel=1e-6) and pooled["p_holm"] == pytest.approx(10 * P_BAN2, rel=1e-9)
     reversed_row = rows(claim["ban_k_beats_previous"], "a")[0]
     assert reversed_row["p_value"] == pytest.approx(P_BAN2, rel=1e-9)
-    assert reversed_row["p_holm"] == pytest.approx(8 * P_BAN2, rel=1e-9) and reversed_row["verdict_holm"] == REVERSED
+    assert reversed_row["p_holm"] == pytest.approx(10 * P_BAN2, rel=1e-9) and reversed_row["verdict_holm"] == REVERSED
     (ban_l,) = claim["ban_l_beats_teacher"]["rows"]
     assert ban_l["p_value"] == pytest.approx(1.0) and ban_l["p_holm"] == pytest.approx(1.0) and ban_l["verdict_holm"] == NOT_SHOWN
     (indep,) = claim["ens_beats_indep"]["rows"]
@@ -241,19 +287,21 @@ def test_holm_over_the_whole_family(tmp_path):
 def test_holm_can_withdraw_a_per_comparison_verdict(tmp_path):
     # One lineage, seeds 0-2, Teacher (10, 12, 11) and BAN-1 (9.5, 11.7, 10.6): d = (-0.5, -0.3, -0.4),
     # mean -0.4, sd 0.1, t = 0.4 · √3 / 0.1 = 6.928203, p = 1 − t / sqrt(t² + 2) = 0.020204: holds per comparison.
-    # The family is BAN-1 − Teacher on error (claims 1 and 3), ECE and NLL: 4 equal p -> p_holm = 4 p = 0.080816.
+    # The family is BAN-1 − Teacher on error, ECE and NLL (3 seeds: no best-BAN row): 3 equal p -> p_holm = 3 p = 0.060612.
     values = {"gen0": (10.0, 12.0, 11.0), "gen1": (9.5, 11.7, 10.6)}
     paths = [write_metrics(tmp_path, record("a", seed, member, v[seed], "small")) for seed in range(3) for member, v in values.items()]
     result = claims(paths)
     t = 0.4 * 3 ** 0.5 / 0.1
     p = 1 - t / (t * t + 2) ** 0.5
-    assert result["family_size"] == 4
+    assert result["family_size"] == 3
     for row in all_rows(result):
-        assert row["p_value"] == pytest.approx(p, rel=1e-6) and row["p_holm"] == pytest.approx(4 * p, rel=1e-6)
+        if row["n"] == 0:  # the best BAN
+            continue
+        assert row["p_value"] == pytest.approx(p, rel=1e-6) and row["p_holm"] == pytest.approx(3 * p, rel=1e-6)
         assert (row["verdict"], row["verdict_holm"]) == (HOLDS, NOT_SHOWN)
     text = claims_markdown(result)
-    assert "Family: 4 comparisons; Holm-adjusted verdicts at 5%." in text
-    assert "| a | BAN-1 − Teacher | -0.40 | [-0.65, -0.15] | 3/3 | 0.020 | **holds** | 0.081 | not shown |" in text
+    assert "Family: 3 comparisons; Holm-adjusted verdicts at 5%." in text
+    assert "| a | BAN-1 − Teacher | -0.40 | [-0.65, -0.15] | 3/3 | 0.020 | **holds** | 0.061 | not shown |" in text
     assert "| 1 | BAN-1 beats its teacher | 1 holds | 1 not shown |" in text
 
 

@@ -17,6 +17,11 @@ N, C = 40, 5
 MEMBERS = ("gen0", "gen1", "gen2", "cwtm", "ind1", "ens2")
 
 
+# What ban.member and ban.ensemble record: each student's teacher confidence, the ensemble's disagreement.
+STUDENT = lambda seed: {"teacher_max_prob": 0.9 + 0.02 * seed, "teacher_entropy": 0.3 - 0.1 * seed}  # noqa: E731
+RECORDED = {"gen1": STUDENT, "gen2": STUDENT, "cwtm": STUDENT, "ens2": lambda seed: {"disagreement": 10.0 + 4 * seed}}
+
+
 def random_probs(rng: np.random.Generator) -> np.ndarray:
     logits = rng.normal(scale=3.0, size=(N, C))
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -31,7 +36,9 @@ def study(root, seeds=(0, 1)) -> tuple[list, dict]:
     paths, probs = [], {}
     for seed in seeds:
         for member in MEMBERS:
-            path = write_metrics(root, image_record("cnn", seed, member, 5.0 + seed, study="fid"))
+            record = image_record("cnn", seed, member, 5.0 + seed, study="fid")
+            record.update(RECORDED.get(member, lambda seed: {})(seed))
+            path = write_metrics(root, record)
             paths.append(path)
             if member != "ens2":
                 probs[(seed, member)] = random_probs(rng)
@@ -52,9 +59,16 @@ def direct(teacher: np.ndarray, student: np.ndarray) -> tuple[float, float]:
 def test_agreement_and_kl_match_a_direct_computation(tmp_path):
     paths, probs = study(tmp_path)
     frame = fidelity_frame(paths)
-    assert list(zip(frame.seed, frame.member, frame.teacher)) == [
-        (seed, member, teacher) for seed in (0, 1) for member, teacher in (("gen1", "gen0"), ("gen2", "gen1"), ("cwtm", "gen0"))]
-    for row in frame.itertuples():
+    teachers = [t if isinstance(t, str) else None for t in frame.teacher]  # an ensemble has none (NaN)
+    assert list(zip(frame.seed, frame.member, teachers)) == [
+        (seed, member, teacher) for seed in (0, 1)
+        for member, teacher in (("gen1", "gen0"), ("gen2", "gen1"), ("cwtm", "gen0"), ("ens2", None))]
+    ensembles = frame[frame.member == "ens2"]
+    assert list(ensembles.disagreement) == [10.0, 14.0] and ensembles.agreement.isna().all()
+    assert ensembles.teacher_max_prob.isna().all()
+    for row in frame[frame.member != "ens2"].itertuples():
+        assert (row.teacher_max_prob, row.teacher_entropy) == pytest.approx((0.9 + 0.02 * row.seed, 0.3 - 0.1 * row.seed))
+        assert math.isnan(row.disagreement)
         expected_agreement, expected_kl = direct(probs[(row.seed, row.teacher)], probs[(row.seed, row.member)])
         assert row.agreement == pytest.approx(expected_agreement)
         assert row.kl == pytest.approx(expected_kl, rel=1e-9)
@@ -76,18 +90,25 @@ def test_fidelity_table_files(tmp_path):
     written = write_tables(paths, tmp_path / "out", stem="table_fidelity")
     assert [p.name for p in written] == ["table_fidelity.csv", "table_fidelity.md", "table_fidelity.tex"]
     table = pd.read_csv(tmp_path / "out" / "table_fidelity.csv").set_index("lineage")
-    assert list(table.columns) == [f"{c} {s}" for c in ("BAN-1", "BAN-2", "CWTM")
-                                   for s in ("agreement mean", "agreement std", "kl mean", "kl std", "n_seeds")]
+    measures = ("agreement", "kl", "teacher_max_prob", "teacher_entropy", "disagreement")
+    assert list(table.columns) == [f"{c} {s}" for c in ("BAN-1", "BAN-2", "CWTM", "Ens*2")
+                                   for s in [f"{m} {stat}" for m in measures for stat in ("mean", "std")] + ["n_seeds"]]
     values = [direct(probs[(seed, "gen1")], probs[(seed, "gen2")]) for seed in (0, 1)]
     assert table.loc["cnn", "BAN-2 agreement mean"] == pytest.approx(np.mean([v[0] for v in values]))
     assert table.loc["cnn", "BAN-2 agreement std"] == pytest.approx(np.std([v[0] for v in values], ddof=1))
     assert table.loc["cnn", "BAN-2 kl mean"] == pytest.approx(np.mean([v[1] for v in values]))
-    assert table.loc["cnn", "CWTM n_seeds"] == 2
+    assert table.loc["cnn", "CWTM n_seeds"] == 2 and table.loc["cnn", "Ens*2 n_seeds"] == 2
+    assert table.loc["cnn", "BAN-1 teacher_max_prob mean"] == pytest.approx(0.91)
+    assert table.loc["cnn", "Ens*2 disagreement mean"] == pytest.approx(12.0)
+    assert table.loc["cnn", "Ens*2 disagreement std"] == pytest.approx(np.std([10.0, 14.0], ddof=1))
+    assert math.isnan(table.loc["cnn", "Ens*2 agreement mean"]) and math.isnan(table.loc["cnn", "BAN-1 disagreement mean"])
     rows = table_lines(tmp_path / "out" / "table_fidelity.md")
-    assert rows[0] == ["Lineage", "Measure", "Seeds", "BAN-1", "BAN-2", "CWTM"]  # no Teacher, Ind-1 or Ens*2
-    assert [row[1] for row in rows[2:]] == ["agreement (%)", "KL (nats)"]
-    assert "±" in rows[2][3] and "Δ" not in rows[2][3]
-    assert "\\begin{tabular}{lllrrr}" in (tmp_path / "out" / "table_fidelity.tex").read_text(encoding="utf-8")
+    assert rows[0] == ["Lineage", "Measure", "Seeds", "BAN-1", "BAN-2", "CWTM", "Ens*2"]  # no Teacher or Ind-1
+    assert [row[1] for row in rows[2:]] == ["agreement (%)", "KL (nats)", "teacher max prob (train views)",
+                                            "teacher entropy (nats, train views)", "members' disagreement (%)"]
+    assert "±" in rows[2][3] and "Δ" not in rows[2][3] and rows[2][6] == "—" and rows[6][6] == "12.00 ± 2.83"
+    assert rows[4][3] == "0.91 ± 0.01" and rows[6][3] == "—"
+    assert "\\begin{tabular}{lllrrrr}" in (tmp_path / "out" / "table_fidelity.tex").read_text(encoding="utf-8")
     # Only by name: writing every table leaves it out (hand-made studies have no predictions).
     assert "table_fidelity.csv" not in {p.name for p in write_tables(paths, tmp_path / "all")}
 
