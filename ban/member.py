@@ -9,7 +9,7 @@ its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and it
 
 - **trained** (teachers, BAN generations, controls): load the data; the dataset's task
   (``ban.tasks``) gives the recipe, model, epoch loop and scores. Load the teacher (students);
-  seed torch with ``train_seed``; build the model; resume from ``resume.pt`` when it belongs to
+  seed torch with the ``init`` stream of ``train_seed`` (``ban.seeds``); build the model; resume from ``resume.pt`` when it belongs to
   this identity; then per epoch: the task's ``train_epoch``, a stop with a one-line message when the
   loss is not finite (the last good ``resume.pt`` is kept), the task's ``end_epoch`` (schedule,
   held-out scores) and an atomic ``resume.pt``. On CPU a resumed run is bit-for-bit an
@@ -41,6 +41,7 @@ from ban.metrics import score_summary
 from ban.models import num_parameters
 from ban.objectives import get_objective
 from ban.runtime import TrainingError, resolve_device
+from ban.seeds import stream_seed
 from ban.store import Identity, Store, member_identity
 from ban.tasks import get_task
 
@@ -134,7 +135,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
     teacher = task.load_teacher(teacher_path, data, recipe, device) if objective.needs_teacher else None
 
     seed = int(spec["train_seed"])
-    torch.manual_seed(seed)
+    torch.manual_seed(stream_seed(seed, "init"))
     info = task.model_info(spec, data)
     model = task.prepare(task.build(info, data), recipe, device)
     loop = task.Loop(model, teacher, objective, objective_args, recipe, data, device, seed)

@@ -84,11 +84,15 @@ def ban_l(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
     targets: torch.Tensor,
-    label_weight: float = 1.0,
+    label_weight: float = 0.5,
     temperature: float = 1.0,
 ) -> torch.Tensor:
-    """BAN+L: ``ban(z, t, T) + label_weight · ce(z, y)``."""
-    return ban(student_logits, teacher_logits, temperature) + label_weight * ce(student_logits, targets)
+    """BAN+L, a convex combination: ``(1 − α) · ban(z, t, T) + α · ce(z, y)`` with ``α =
+    label_weight`` in [0, 1]. The paper does not state the weighting; α = 0.5 keeps the gradient
+    on the scale of every other member's loss (the un-normalised sum ``ban + ce`` doubled it)."""
+    if not 0.0 <= label_weight <= 1.0:
+        raise ValueError(f"label_weight must be in [0, 1] (the weight of the label loss), got {label_weight}")
+    return (1.0 - label_weight) * ban(student_logits, teacher_logits, temperature) + label_weight * ce(student_logits, targets)
 
 
 @objective("cwtm", needs_teacher=True, needs_labels=True)

@@ -1,6 +1,8 @@
 """One SGD step of the image trainer, run eagerly or replayed from a CUDA graph.
 
-A step on batch ``(x, y)``: ``t = teacher(x)`` (no gradients) when the objective needs one, then
+A step on batch ``(x, y)``: ``t = teacher(x)`` (no gradients, in fp32 outside autocast on every
+device, so the soft targets are those of the teacher every report scores) when the objective
+needs one, then
 ``loss = objective(student(x), t, y)``, backward, optimizer step; it returns ``(loss, correct,
 confidence)`` as device tensors (no host synchronisation), where ``confidence`` is
 ``[Σ_s max_c p_s,c, Σ_s −Σ_c p_s,c log p_s,c]`` over the batch's teacher probabilities
@@ -35,8 +37,8 @@ def make_step(model, teacher, objective, objective_args: dict, optimizer, device
         teacher_logits = None
         confidence = torch.zeros(2, device=x.device)
         if teacher is not None:
-            with torch.no_grad(), autocast(device, precision):
-                teacher_logits = teacher(x)
+            with torch.no_grad():  # fp32 on every device: the targets are never bf16 (module docstring)
+                teacher_logits = teacher(x).float()
             confidence = teacher_confidence(teacher_logits)
         with autocast(device, precision):
             logits = model(x)

@@ -37,6 +37,7 @@ from ban.member import run_member
 from ban.metrics import classification_scores
 from ban.models import build_model
 from ban.runtime import autocast, resolve_device
+from ban.seeds import stream_seed
 from ban.tasks.image import Recipe, predict
 
 LR, WEIGHT_DECAY = 0.05, 5e-4
@@ -105,7 +106,7 @@ def reference(model_name, args, data, data_root, device, batch, images, epochs, 
     subset = torch.utils.data.Subset(dataset, range(images))
     loader = torch.utils.data.DataLoader(subset, batch_size=batch, shuffle=True, num_workers=workers, pin_memory=device.type == "cuda")
     teacher = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(teacher_path)).to(device).eval()
-    torch.manual_seed(2 * seed + 1)
+    torch.manual_seed(stream_seed(2 * seed + 1, "init"))  # the initialisation of (b)'s student
     student = build_model(model_name, 1, 10, **args).to(device)
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, Recipe(epochs=epochs, schedule="cosine").lr_factor)

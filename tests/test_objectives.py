@@ -40,14 +40,19 @@ def test_ban_averages_over_the_batch():
     assert ban(student, teacher).item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_ban_l_adds_weighted_label_loss():
+def test_ban_l_is_a_convex_combination_of_teacher_and_label_loss():
     student = torch.tensor([[0.0, LN3]])
     teacher = torch.tensor([[LN3, 0.0]])
     y = torch.tensor([1])
-    teacher_part = -(0.75 * math.log(0.25) + 0.25 * math.log(0.75))
-    label_part = -math.log(0.75)
-    assert ban_l(student, teacher, y).item() == pytest.approx(teacher_part + label_part, rel=1e-6)
-    assert ban_l(student, teacher, y, label_weight=0.5).item() == pytest.approx(teacher_part + 0.5 * label_part, rel=1e-6)
+    teacher_part = -(0.75 * math.log(0.25) + 0.25 * math.log(0.75))  # 1.111641
+    label_part = -math.log(0.75)  # 0.287682
+    assert ban_l(student, teacher, y).item() == pytest.approx(0.5 * 1.111641 + 0.5 * 0.287682, rel=1e-5)  # α = 0.5
+    assert ban_l(student, teacher, y, label_weight=0.2).item() == pytest.approx(0.8 * teacher_part + 0.2 * label_part, rel=1e-6)
+    assert ban_l(student, teacher, y, label_weight=0.0).item() == pytest.approx(ban(student, teacher).item(), rel=1e-6)
+    assert ban_l(student, teacher, y, label_weight=1.0).item() == pytest.approx(ce(student, y).item(), rel=1e-6)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"label_weight must be in \[0, 1\]"):
+            ban_l(student, teacher, y, label_weight=bad)
 
 
 def test_cwtm_is_a_batch_normalised_weighted_mean():

@@ -2,7 +2,7 @@
 
 An epoch draws batches from the device-resident training tensors in a seeded random order,
 augments each with batched tensor ops (``ban.augment``), runs the teacher (eval mode, no
-gradients) on the same augmented batch when the objective needs one, and takes an SGD step on
+gradients, fp32 on every device) on the same augmented batch when the objective needs one, and takes an SGD step on
 ``objective(student(x), teacher(x), y)`` (``ban.step``: on CUDA, full-batch steps are replayed
 from a CUDA graph). The test set is scored after every ``eval_every``-th epoch and the last.
 ``ban.member`` runs the lifecycle around it (seeding, resume, checkpoints, final files).
@@ -24,6 +24,7 @@ from ban.augment import random_crop_flip
 from ban.metrics import classification_scores, error_percent
 from ban.models import build_model
 from ban.runtime import autocast
+from ban.seeds import stream_seed
 from ban.step import Stepper, make_step
 from ban.tasks.recipe import recipe_from_dict, require
 
@@ -169,10 +170,10 @@ def train_error(model: torch.nn.Module, data, batch_size: int, device: torch.dev
 class Loop:
     """The image epoch loop of one member (see the module docstring).
 
-    Random streams: ``shuffle`` (batch order), ``augment`` (crops and flips) and ``objective``
-    (DKPP's permutations), seeded ``seed + 1``, ``seed + 2``, ``seed + 3``; for objectives that
-    read per-example keys, a ``[N, classes]`` table of uniform numbers drawn once from
-    ``seed + 4`` (fixed for the run, so it needs no resume state)."""
+    Random streams (``ban.seeds``, each seeded from ``seed``, the member's training seed):
+    ``shuffle`` (batch order), ``augment`` (crops and flips) and ``objective`` (DKPP's
+    permutations); for objectives that read per-example keys, a ``[N, classes]`` table of uniform
+    numbers drawn once from ``example_keys`` (fixed for the run, so it needs no resume state)."""
 
     divergence_hint = "lower recipe.lr"
 
@@ -188,8 +189,7 @@ class Loop:
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, recipe.lr_factor)
         self.generators = {
-            name: torch.Generator(device=device).manual_seed(seed + offset)
-            for offset, name in enumerate(("shuffle", "augment", "objective"), 1)
+            name: torch.Generator(device=device).manual_seed(stream_seed(seed, name)) for name in ("shuffle", "augment", "objective")
         }
         self.run_step = Stepper(
             make_step(model, teacher, objective, objective_args, self.optimizer, device, recipe.precision, self.generators["objective"]),
@@ -197,7 +197,7 @@ class Loop:
         )
         self.example_keys = None
         if objective.uses_example_keys:
-            keys_generator = torch.Generator(device=device).manual_seed(seed + 4)
+            keys_generator = torch.Generator(device=device).manual_seed(stream_seed(seed, "example_keys"))
             self.example_keys = torch.rand(len(data.train_y), data.num_classes, generator=keys_generator, device=device)
         self.probs: np.ndarray | None = None
         self.probs_fp32 = not uses_bf16(device, recipe.precision)

@@ -2,7 +2,7 @@
 
 The training stream is laid out as ``[T, batch_size]`` (``batchify``) and read in windows of
 ``bptt`` steps, in order; the LSTM state is carried from window to window (detached) and reset to
-zero at each epoch start. A student's teacher (eval mode, no gradients) reads the same windows
+zero at each epoch start. A student's teacher (eval mode, no gradients, fp32) reads the same windows
 with its own carried state, and the objective compares them per time step on logits flattened to
 ``[t · B, V]``. The window's loss is that per-token mean, times ``t`` when ``sum_over_steps`` (the
 loss of Zaremba et al. 2014 and Kim et al. 2016, for which their lr of 1 is set). Gradients are
@@ -33,6 +33,7 @@ from ban.datasets.text import TextData, batchify, bptt_windows, num_windows
 from ban.models import build_model
 from ban.models.lm import detach_hidden
 from ban.runtime import autocast
+from ban.seeds import stream_seed
 from ban.step import teacher_confidence
 from ban.tasks.recipe import recipe_from_dict, require
 
@@ -150,7 +151,8 @@ def load_teacher(path: Path, data: TextData, recipe: TextRecipe, device: torch.d
 class Loop:
     """The language-model epoch loop of one member (see the module docstring).
 
-    Random stream: ``objective`` (DKPP's permutations), seeded ``seed + 3``."""
+    Random stream: ``objective`` (DKPP's permutations), seeded from the member's training seed
+    (``ban.seeds``)."""
 
     divergence_hint = "lower recipe.lr or recipe.clip"
 
@@ -159,7 +161,7 @@ class Loop:
         self.model, self.teacher, self.objective, self.objective_args = model, teacher, objective, objective_args
         self.recipe, self.data, self.device = recipe, data, device
         self.optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-        self.generators = {"objective": torch.Generator(device=device).manual_seed(seed + 3)}
+        self.generators = {"objective": torch.Generator(device=device).manual_seed(stream_seed(seed, "objective"))}
         self.train_batched = batchify(data.train, recipe.batch_size)
         self.windows = num_windows(self.train_batched, recipe.bptt)
 
@@ -186,7 +188,7 @@ class Loop:
             flat_targets = targets.reshape(-1)
             teacher_logits = None
             if teacher is not None:
-                with torch.inference_mode(), autocast(dev, recipe.precision, auto_bf16=False):
+                with torch.inference_mode():  # fp32 targets on every device and precision
                     teacher_out, teacher_hidden = teacher(inputs, teacher_hidden)
                 teacher_logits = teacher_out.reshape(flat_targets.numel(), -1).clone()
                 confidence += teacher_confidence(teacher_logits)
