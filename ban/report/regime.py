@@ -84,6 +84,7 @@ def regime_frame(cells: list[Cell]) -> pd.DataFrame:
     """One row per (cell, lineage): see the module docstring."""
     rows = []
     factor_names = list(dict.fromkeys(path for cell in cells for path in cell.factors))
+    seen: dict[str, list[str]] = {claim_id: [] for claim_id in COMPARISONS}  # comparison names per claim, in order
     for cell in cells:
         claims = {claim["id"]: claim for claim in _read_claims(cell.claims)["claims"]}
         metrics = [read_metrics(path) for path in cell.metrics]
@@ -96,13 +97,18 @@ def regime_frame(cells: list[Cell]) -> pd.DataFrame:
                     if claim_row["lineage"] != lineage:
                         continue
                     name = claim_row["comparison"]
+                    if name not in seen[claim_id]:
+                        seen[claim_id].append(name)
                     row[f"{name} Δ"] = math.nan if claim_row["mean"] is None else claim_row["mean"]
                     row[f"{name} low"] = math.nan if claim_row["low"] is None else claim_row["low"]
                     row[f"{name} high"] = math.nan if claim_row["high"] is None else claim_row["high"]
                     row[f"{name} n"] = claim_row["n"]
                     row[f"{name} verdict (Holm)"] = claim_row["verdict_holm"]
             rows.append(row)
-    return pd.DataFrame(rows)
+    stats = ("Δ", "low", "high", "n", "verdict (Holm)")
+    columns = (["cell", *factor_names, "lineage", *TEACHER_COLUMNS]
+               + [f"{name} {stat}" for claim_id in COMPARISONS for name in seen[claim_id] for stat in stats])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def comparisons_of(frame: pd.DataFrame) -> list[str]:
@@ -114,6 +120,11 @@ def _number(value: object, signed: bool = False) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
         return "—"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _factor(value: object) -> str:
+    """A factor value as the config wrote it (numbers in ``%g``: 0.0 → 0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
@@ -128,7 +139,7 @@ def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
              "verdict over the cell's family (negative: the first member is better).", "",
              "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for record in frame.to_dict("records"):
-        cells = [record["cell"], *[str(record.get(f)) for f in factors], record["lineage"],
+        cells = [record["cell"], *[_factor(record.get(f)) for f in factors], record["lineage"],
                  _number(record.get("teacher_train_error")), _number(record.get("teacher_train_error_clean")),
                  _number(record.get("teacher_noise_memorised")), _number(record.get("teacher_max_prob"))]
         for name in comparisons:
@@ -153,7 +164,7 @@ def plot_regime(frame: pd.DataFrame, factors: list[str], path: Path) -> Path:
     comparisons = comparisons_of(frame) or ["BAN-1 − Teacher"]
     fig, axes = plt.subplots(len(comparisons), 1, figsize=(max(6.0, 0.6 * len(frame) + 2), 2.6 * len(comparisons)),
                              squeeze=False, sharex=True)
-    labels = [", ".join(f"{f.split('.')[-1]}={record.get(f)}" for f in factors) + f" ({record['lineage']})"
+    labels = [", ".join(f"{f.split('.')[-1]}={_factor(record.get(f))}" for f in factors) + f" ({record['lineage']})"
               for record in frame.to_dict("records")]
     for axis, name in zip(axes[:, 0], comparisons):
         means = frame.get(f"{name} Δ", pd.Series([math.nan] * len(frame)))
