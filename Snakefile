@@ -5,6 +5,7 @@ from snakemake.utils import min_version, validate
 
 from ban.configfile import config_file_problems, paper_problems, schema_defaults, schema_problems, yte_problems
 from ban.store import use_default_store
+from ban.sweeps import SweepError, expand_sweeps
 
 min_version("8.0")
 
@@ -15,9 +16,9 @@ use_default_store()
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
 
-# The embedded default study, unless `--configfile` names studies of its own (no merging). A YTE
-# template (`__use_yte__`) is refused before Snakemake's reader would evaluate it.
-if "studies" not in config:
+# The embedded default study, unless `--configfile` names studies or sweeps of its own (no
+# merging). A YTE template (`__use_yte__`) is refused before Snakemake's reader would evaluate it.
+if "studies" not in config and "sweeps" not in config:
     if YTE_PROBLEMS := yte_problems("config.yaml"):
         raise WorkflowError("invalid config:\n" + "\n".join(YTE_PROBLEMS))
 
@@ -25,8 +26,17 @@ if "studies" not in config:
 
 
 # Bad config: one line per problem, before any job (and before Snakemake's own schema dump).
+# Sweeps become ordinary studies (ban/sweeps.py), checked like the others.
 CONFIG_PROBLEMS = [line for path in workflow.configfiles for line in config_file_problems(path)]
 CONFIG_PROBLEMS += [f"config: {line}" for line in schema_problems(config, SCHEMA)]
+if not CONFIG_PROBLEMS and config.get("sweeps"):
+    validate(config, "workflow/schemas/config.schema.yaml")  # defaults into each base study first
+    try:
+        config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
+    except SweepError as err:
+        CONFIG_PROBLEMS.append(f"config: {err}")
+    else:
+        CONFIG_PROBLEMS += [f"config: {line}" for line in schema_problems(config, SCHEMA)]
 CONFIG_PROBLEMS += [f"config: {line}" for line in paper_problems(config, schema_defaults(SCHEMA, "lineage"))]
 if CONFIG_PROBLEMS:
     raise WorkflowError("invalid config:\n" + "\n".join(CONFIG_PROBLEMS))

@@ -1,4 +1,4 @@
-"""Command-line front door: ``python -m ban train|ensemble|evaluate|table|plot``.
+"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|status|store``.
 
 Every expected failure (bad spec, unknown name, missing data, unusable checkpoint, divergence)
 prints one line ``error: …`` on stderr and exits with status 2; nothing finished is touched.
@@ -120,6 +120,25 @@ def _cmd_claims(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
+def _cmd_regime(args: argparse.Namespace) -> None:
+    from ban.report.frame import read_metrics
+    from ban.report.regime import Cell, write_regime
+
+    listed = json.loads(args.cells)
+    if not isinstance(listed, list) or not all(isinstance(c, list) and len(c) == 2 for c in listed):
+        raise ValueError("--cells must be a JSON list of [cell name, {factor: value}] pairs")
+    by_study: dict[str, list[Path]] = {}
+    for path in map(Path, args.metrics):
+        by_study.setdefault(read_metrics(path)["study"], []).append(path)
+    claims = {Path(p).parent.name: Path(p) for p in args.claims}
+    missing = [name for name, _ in listed if name not in claims]
+    if missing:
+        raise ValueError(f"no claims.json given for cell(s) {', '.join(missing)}")
+    cells = [Cell(name, factors, claims[name], tuple(by_study.get(name, ()))) for name, factors in listed]
+    written = write_regime(cells, Path(args.out), args.sweep)
+    print(f"wrote {', '.join(str(p) for p in written)}")
+
+
 def _cmd_status(args: argparse.Namespace) -> None:
     from ban.status import status
 
@@ -209,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a row whose 95%% interval contains 0 and lies within [-X, +X] (score units) reads "
                         "'no effect larger than X' (default: no margin)")
     p.set_defaults(run=_cmd_claims)
+
+    p = sub.add_parser("regime", help="the regime map of a sweep (regime.csv, regime.md, regime.png)")
+    p.add_argument("--sweep", required=True, help="the sweep's name")
+    p.add_argument("--cells", required=True, help="JSON list of [cell study name, {factor path: value}], in grid order")
+    p.add_argument("--claims", nargs="+", required=True, help="results/<cell>/claims.json of every cell")
+    p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the cells")
+    p.add_argument("--out", required=True, help="output folder (results/<sweep>)")
+    p.set_defaults(run=_cmd_regime)
 
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
     p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")

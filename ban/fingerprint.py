@@ -40,6 +40,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "paper": ("ban.report.paper",),
     "plot": ("ban.report.plots",),
     "claims": ("ban.report.claims",),
+    "regime": ("ban.report.regime",),
 }
 """The module each rule's command runs (``paper``: added to ``table`` when a study has paper numbers)."""
 

@@ -34,7 +34,8 @@ class MemberStatus:
 
 
 def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
-    """The config at ``path``, validated against the workflow's schema with its defaults filled in."""
+    """The config at ``path``, validated against the workflow's schema with its defaults filled in,
+    its sweeps expanded into studies."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
@@ -49,6 +50,11 @@ def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
         problem = next((line.removeprefix("ValidationError: ") for line in lines if line.startswith("ValidationError: ")), lines[0])
         where = next((line.removeprefix("On ").rstrip(":") for line in lines if line.startswith("On instance")), "")
         raise ValueError(f"{path}: {problem}" + (f" (at {where})" if where else "")) from None
+    if config.get("sweeps"):  # each cell of a sweep is a study (ban/sweeps.py)
+        from ban.sweeps import expand_sweeps
+
+        config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
+        validate(config, str(schema))
     return config
 
 

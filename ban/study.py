@@ -121,6 +121,8 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     dataset = copy.deepcopy(s["dataset"])
     if dataset.get("subset_seed") == "per_seed":
         dataset["subset_seed"] = int(seed)  # the study seed: every member of a seed trains on the same subset
+    if isinstance(dataset.get("label_noise"), dict):
+        dataset["label_noise"].setdefault("seed", int(seed))  # and sees the same noisy labels
     return {
         "study": study,
         "lineage": lineage_name,

@@ -39,7 +39,7 @@ from ban.study import member_dir
 from ban.tasks import get_task
 
 LOAD_DATASET_KEYS = {"name": str, "root": str, "download": bool, "val_split": float, "seed": int, "train_subset": int,
-                     "subset_seed": None}
+                     "subset_seed": None, "label_noise": None}
 """The keys ``load_dataset`` itself takes, with their types; the rest go to the dataset's loader."""
 
 
@@ -122,10 +122,13 @@ def check_objective(objective: dict) -> list[str]:
 def _check_recipe_and_model(spec: dict, data) -> None:
     """The task's recipe checks, then the model built on the meta device with the data's shapes."""
     task = get_task(data.task).trainer()
-    task.Recipe.from_dict(spec["recipe"])
+    recipe = task.Recipe.from_dict(spec["recipe"])
+    if hasattr(task, "check_data"):
+        task.check_data(recipe, data)
     info = task.model_info(spec, data)
+    shape = tuple(data.train_x.shape[1:]) if getattr(data, "task", "image") == "image" else None
     with torch.device("meta"):
-        build_model(info["name"], info["in_channels"], info["num_classes"], **info["args"])
+        build_model(info["name"], info["in_channels"], info["num_classes"], input_shape=shape, **info["args"])
 
 
 def check_specs(specs: list[dict], device: str = "auto", finished: list[str] = ()) -> list[str]:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ban.datasets.noise import LabelNoiseError, check_label_noise, noisy_labels
 from ban.datasets.registry import DATASET_TASKS, DATASETS, DatasetError, dataset_task
 
 __all__ = ["DATASETS", "DATASET_TASKS", "DatasetError", "dataset_task", "load_dataset", "stratified_subset"]
@@ -26,6 +27,7 @@ def load_dataset(
     seed: int = 0,
     train_subset: int = 0,
     subset_seed: str | int = "first",
+    label_noise: dict | None = None,
     **kwargs: Any,
 ):
     """Load dataset ``name`` from ``root``; hold out a seeded random ``val_split`` fraction of train.
@@ -36,7 +38,10 @@ def load_dataset(
     ``synthetic``, ``verify`` of the CIFARs). ``train_subset > 0`` keeps that many training
     images: with ``subset_seed: "first"`` (the default) the first ones; with an integer
     ``subset_seed`` (a study's ``per_seed``: the study seed) a class-stratified random subset,
-    ``stratified_subset``. Unknown names raise ``UnknownNameError``.
+    ``stratified_subset``. ``label_noise: {rate, kind, seed}`` (image datasets) then corrupts the
+    training and validation labels (``ban.datasets.noise``; the workflow sets ``seed`` to the study
+    seed, so every member of a seed sees the same noisy labels) and keeps the clean training labels
+    as ``clean_train_y``; test labels stay clean. Unknown names raise ``UnknownNameError``.
     """
     from ban.datasets import image, text  # noqa: F401  (the loaders register on import)
 
@@ -58,7 +63,25 @@ def load_dataset(
     elif train_subset > 0:
         keep = stratified_subset(data.train_y.numpy(), train_subset, subset_seed)  # numpy indices index tensors too
         data = dataclasses.replace(data, train_x=data.train_x[keep], train_y=data.train_y[keep])
+    if label_noise is not None:
+        data = add_label_noise(data, label_noise)
     return data
+
+
+def add_label_noise(data, label_noise: dict):
+    """``data`` with noisy training (and validation) labels and the clean ones in ``clean_train_y``."""
+    if data.task != "image":
+        raise DatasetError(f"label_noise applies to image datasets, not to text dataset {data.name!r}")
+    try:
+        rate, kind, seed = check_label_noise(label_noise)
+        splits = [data.train_y] + ([data.val_y] if data.val_y is not None else [])
+        noisy = noisy_labels([y.numpy() for y in splits], data.num_classes, rate, kind, seed)
+    except LabelNoiseError as err:
+        raise DatasetError(str(err)) from None
+    changed = {"train_y": data.train_y.new_tensor(noisy[0]), "clean_train_y": data.train_y}
+    if data.val_y is not None:
+        changed["val_y"] = data.val_y.new_tensor(noisy[1])
+    return dataclasses.replace(data, **changed)
 
 
 SUBSET_STREAM = 0x5B5E7

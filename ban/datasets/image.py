@@ -63,7 +63,8 @@ class ImageData:
     """All splits of an image classification dataset as tensors.
 
     ``*_x``: float32 ``[N, C, H, W]``, normalised ``(pixel - mean[c]) / std[c]``; ``*_y``: int64 ``[N]``.
-    ``val_x``/``val_y`` are ``None`` unless a validation hold-out was requested.
+    ``val_x``/``val_y`` are ``None`` unless a validation hold-out was requested; ``clean_train_y``
+    is ``None`` unless the training labels carry label noise (it then holds the clean ones).
     """
 
     name: str
@@ -78,6 +79,7 @@ class ImageData:
     val_x: Optional[torch.Tensor] = None
     val_y: Optional[torch.Tensor] = None
     task: str = "image"
+    clean_train_y: Optional[torch.Tensor] = None
 
     def to(self, device: torch.device | str) -> "ImageData":
         """A copy whose tensors live on ``device`` (tensors already there are shared, not copied)."""

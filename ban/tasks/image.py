@@ -29,6 +29,7 @@ from ban.step import Stepper, make_step
 from ban.tasks.recipe import recipe_from_dict, require
 
 SCHEDULES = ("step", "cosine", "constant")
+SELECTIONS = ("last", "best_val")
 
 
 @dataclass
@@ -38,7 +39,11 @@ class Recipe:
 
     ``decay_norm_and_bias: false`` is an opt-in deviation: weight decay then skips every 1-D
     parameter (BatchNorm scales and shifts, biases), as many modern recipes do; the paper's
-    Wide-ResNet recipe decays them all."""
+    Wide-ResNet recipe decays them all.
+
+    ``select`` chooses the weights a member keeps: ``last`` (the paper's: those after the last
+    epoch) or ``best_val`` (early stopping: those after the epoch with the lowest error on the
+    validation split, ``dataset.val_split``; the earliest such epoch). The test set never chooses."""
 
     epochs: int = 200
     batch_size: int = 128
@@ -57,6 +62,7 @@ class Recipe:
     cuda_graphs: str | bool = "auto"
     eval_batch_size: int = 1024
     eval_every: int = 1
+    select: str = "last"
 
     @classmethod
     def from_dict(cls, values: dict) -> "Recipe":
@@ -65,6 +71,7 @@ class Recipe:
         require(isinstance(recipe.eval_every, int) and recipe.eval_every >= 1,
                 f"recipe.eval_every must be a positive integer, got {recipe.eval_every!r}")
         require(recipe.schedule in SCHEDULES, f"recipe.schedule must be one of {', '.join(SCHEDULES)}; got {recipe.schedule!r}")
+        require(recipe.select in SELECTIONS, f"recipe.select must be one of {', '.join(SELECTIONS)}; got {recipe.select!r}")
         for key in ("channels_last", "cuda_graphs"):
             value = getattr(recipe, key)
             require(value in ("auto", True, False), f"recipe.{key} must be auto, true or false; got {value!r}")
@@ -82,6 +89,12 @@ class Recipe:
         if self.schedule == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * epoch / self.epochs))
         return 1.0
+
+
+def check_data(recipe: Recipe, data) -> None:
+    """What the recipe asks of the data: ``select: best_val`` needs a validation split."""
+    require(recipe.select != "best_val" or data.val_x is not None,
+            "recipe.select: best_val chooses the epoch on the validation split; set dataset.val_split (e.g. 0.1)")
 
 
 def use_cuda_graphs(recipe: Recipe, device: torch.device, objective) -> bool:
@@ -116,7 +129,7 @@ def score(model: torch.nn.Module, data, recipe: dict, device: torch.device) -> t
     batch_size = Recipe.from_dict(recipe).eval_batch_size
     probs = predict(model, data.test_x.to(device), batch_size, device, "fp32", False)
     labels = data.test_y.cpu().numpy().astype(np.int64)
-    scores = {**classification_scores(probs, labels), "train_error": train_error(model, data, batch_size, device)}
+    scores = {**classification_scores(probs, labels), **train_scores(model, data, batch_size, device)}
     return scores, {"probs": probs, "labels": labels}
 
 
@@ -127,8 +140,9 @@ def model_info(spec: dict, data) -> dict:
 
 
 def build(info: dict, data) -> torch.nn.Module:
-    """A fresh (randomly initialised) model of ``info``."""
-    return build_model(info["name"], info["in_channels"], info["num_classes"], **info["args"])
+    """A fresh (randomly initialised) model of ``info``, every parameter sized for ``data``'s images."""
+    return build_model(info["name"], info["in_channels"], info["num_classes"], input_shape=tuple(data.train_x.shape[1:]),
+                       **info["args"])
 
 
 def prepare(model: torch.nn.Module, recipe: Recipe, device: torch.device) -> torch.nn.Module:
@@ -160,11 +174,24 @@ def uses_bf16(device: torch.device, precision: str) -> bool:
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
 
-def train_error(model: torch.nn.Module, data, batch_size: int, device: torch.device) -> float:
-    """Error (%) on the training split in eval mode, fp32, without augmentation: whether the model
-    fits its training data (the per-epoch ``train_acc`` is a running mean on augmented batches)."""
+def train_scores(model: torch.nn.Module, data, batch_size: int, device: torch.device) -> dict:
+    """``train_error``: error (%) on the training split against the labels it trained on, in eval
+    mode, fp32, without augmentation — whether the model fits its training data (the per-epoch
+    ``train_acc`` is a running mean on augmented batches). With label noise (``data.clean_train_y``)
+    also ``train_error_clean`` (against the clean labels), ``label_noise_rate`` (% of training
+    labels that are corrupted) and ``noise_memorised`` (% of the corrupted examples predicted as
+    their corrupted label: 100 means the model memorised the noise)."""
     probs = predict(model, data.train_x.to(device), batch_size, device, "fp32", False)
-    return error_percent(probs, data.train_y.cpu().numpy())
+    labels = data.train_y.cpu().numpy()
+    scores = {"train_error": error_percent(probs, labels)}
+    if data.clean_train_y is not None:
+        clean = data.clean_train_y.cpu().numpy()
+        corrupted = labels != clean
+        scores["train_error_clean"] = error_percent(probs, clean)
+        scores["label_noise_rate"] = float(100.0 * corrupted.mean())
+        scores["noise_memorised"] = (float(100.0 * (probs[corrupted].argmax(axis=1) == labels[corrupted]).mean())
+                                     if corrupted.any() else 0.0)
+    return scores
 
 
 class Loop:
@@ -201,16 +228,22 @@ class Loop:
             self.example_keys = torch.rand(len(data.train_y), data.num_classes, generator=keys_generator, device=device)
         self.probs: np.ndarray | None = None
         self.probs_fp32 = not uses_bf16(device, recipe.precision)
+        check_data(recipe, data)
+        self.best: dict | None = None  # select: best_val — {"epoch", "val_error", "model"} of the best epoch so far
 
     def describe(self) -> str:
         return " (CUDA graphs)" if self.run_step.graphs else ""
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        if self.best is not None:
+            state["best"] = self.best
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.best = state.get("best")
 
     def train_epoch(self, epoch: int) -> dict:
         """One epoch of SGD steps; ``{"train_loss", "train_acc", "train_seconds"}`` (mean loss per
@@ -250,9 +283,16 @@ class Loop:
         return row
 
     def end_epoch(self, epoch: int, row: dict, history: list[dict]) -> dict:
-        """After a finite epoch: step the lr schedule and score the test set when the recipe says so."""
+        """After a finite epoch: step the lr schedule, score the test set when the recipe says so,
+        and with ``select: best_val`` score the validation split and keep the best weights."""
         row["lr"] = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
+        if self.recipe.select == "best_val":
+            val_probs = predict(self.model, self.data.val_x, self.recipe.eval_batch_size, self.device, "fp32", self.channels_last)
+            row["val_error"] = error_percent(val_probs, self.data.val_y.cpu().numpy())
+            if self.best is None or row["val_error"] < self.best["val_error"]:
+                state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.best = {"epoch": epoch + 1, "val_error": row["val_error"], "model": state}
         row["test_error"] = None
         if self.recipe.evaluates(epoch + 1):
             self.probs = self.predict_test(self.recipe.precision)
@@ -271,10 +311,17 @@ class Loop:
     def final_scores(self) -> tuple[dict, dict]:
         """``(scores, predictions)`` of the trained model in fp32 on every device: the last epoch's
         test predictions when they were fp32 already (scored again when they were bf16, or the run
-        resumed after its last epoch), plus ``train_error`` (``train_error``)."""
+        resumed after its last epoch), plus the training-set scores of ``train_scores``. With
+        ``select: best_val`` the model first takes the best epoch's weights (scored afresh), and
+        the scores add ``selected_epoch`` and ``selected_val_error``."""
+        selected = {}
+        if self.best is not None:  # select: best_val — the best epoch's weights are the member's
+            self.model.load_state_dict(self.best["model"])
+            self.probs = None
+            selected = {"selected_epoch": self.best["epoch"], "selected_val_error": self.best["val_error"]}
         if self.probs is None or not self.probs_fp32:
             self.probs = self.predict_test("fp32")
         labels = self.data.test_y.cpu().numpy().astype(np.int64)
-        scores = classification_scores(self.probs, labels)
-        scores["train_error"] = train_error(self.model, self.data, self.recipe.eval_batch_size, self.device)
+        scores = {**classification_scores(self.probs, labels), **selected}
+        scores.update(train_scores(self.model, self.data, self.recipe.eval_batch_size, self.device))
         return scores, {"probs": self.probs, "labels": labels}

@@ -4,6 +4,7 @@ eval-mode training error."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ban import checkpoint as ckpt_io
@@ -66,3 +67,34 @@ def test_metrics_hold_the_eval_mode_training_error(tiny_spec, tmp_path):
     probs = predict(model, data.train_x, 1024, torch.device("cpu"), "fp32", False)
     expected = 100.0 * float(np.mean(probs.argmax(axis=1) != data.train_y.numpy()))
     assert metrics["train_error"] == expected and 0.0 <= expected < 40.0
+
+
+def test_best_val_keeps_the_epoch_with_the_lowest_validation_error_and_never_reads_the_test_set(tiny_spec, tmp_path):
+    """The kept weights are those of the epoch whose recorded val_error is lowest (ties: the earliest);
+    the model's saved predictions are that epoch's weights' predictions; the test set is not used."""
+    tiny_spec["dataset"]["val_split"] = 0.25
+    tiny_spec["recipe"].update(epochs=6, select="best_val", lr=0.1)
+    metrics = run_member(tiny_spec, tmp_path / "m", log=lambda _: None)
+    errors = [row["val_error"] for row in metrics["history"]]
+    assert metrics["selected_epoch"] == errors.index(min(errors)) + 1 and metrics["selected_val_error"] == min(errors)
+    data = load_dataset(**tiny_spec["dataset"])
+    model = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(tmp_path / "m/model.pt"))
+    val = predict(model, data.val_x, 1024, torch.device("cpu"), "fp32", False)
+    assert 100.0 * np.mean(val.argmax(1) != data.val_y.numpy()) == pytest.approx(min(errors))
+    saved = np.load(tmp_path / "m/predictions.npz")["probs"]
+    np.testing.assert_allclose(saved, predict(model, data.test_x, 1024, torch.device("cpu"), "fp32", False), atol=1e-6)
+
+    # The choice cannot see the test set: the same run with other test images selects the same epoch.
+    other = {**tiny_spec, "dataset": {**tiny_spec["dataset"], "n_test": 64}}
+    again = run_member(other, tmp_path / "other", log=lambda _: None)
+    assert again["selected_epoch"] == metrics["selected_epoch"] and [r["val_error"] for r in again["history"]] == errors
+
+
+def test_best_val_without_a_validation_split_is_one_line(tiny_spec):
+    from ban.runtime import TrainingError
+    from ban.tasks.image import check_data
+
+    with pytest.raises(TrainingError, match="recipe.select: best_val chooses the epoch on the validation split; set dataset.val_split"):
+        check_data(Recipe.from_dict({"select": "best_val"}), load_dataset(**tiny_spec["dataset"]))
+    with pytest.raises(TrainingError, match="recipe.select must be one of last, best_val"):
+        Recipe.from_dict({"select": "best"})

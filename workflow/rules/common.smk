@@ -20,6 +20,7 @@ from ban.study import (
     spec_json,
     teacher_of,
 )
+from ban.sweeps import cells as sweep_cells
 from ban.tasks import TASKS, table_stems
 
 CODE = RuleCode()  # fingerprints of each rule's code, from the imports of ban/ (ban/fingerprint.py)
@@ -43,6 +44,7 @@ wildcard_constraints:
     control=CONTROL_PATTERN,
     i=r"[1-9]\d*",
     ensemble=ENSEMBLE_PATTERN,
+    sweep=r"(?!\.\.?/)[A-Za-z0-9_.-]+",
     stem="|".join(re.escape(stem) for stem in TABLE_STEMS + ["table_fidelity"]),
 
 
@@ -175,6 +177,8 @@ def all_outputs():
         outputs += [f"results/{study}/{stem}.{ext}" for stem in report_stems(study) for ext in ("csv", "md", "tex")]
         outputs += [f"results/{study}/plots/{name}.png" for name in REPORT_PLOTS]
         outputs += [f"results/{study}/claims.{ext}" for ext in ("md", "json")]
+    for sweep in SWEEPS:
+        outputs += [f"results/{sweep}/regime.{ext}" for ext in ("csv", "md", "png")]
     return outputs
 
 
@@ -268,6 +272,28 @@ def get_margin_argument(w):
     """``--equivalence-margin X`` when the study sets claims.equivalence_margin, else nothing."""
     margin = config["studies"][w.study].get("claims", {}).get("equivalence_margin")
     return f"--equivalence-margin {float(margin)!r}" if margin is not None else ""
+
+
+SWEEPS = sweep_cells(config)  # sweep -> [(cell study, {factor: value})] (ban/sweeps.py)
+
+
+def get_regime_inputs(w):
+    """A regime job's inputs: every cell's claims.json and metrics files."""
+    cells = [name for name, _ in SWEEPS[w.sweep]]
+    return {
+        "claims": [f"results/{name}/claims.json" for name in cells],
+        "metrics": [f"{member_dir(*m)}/metrics.json" for m in MEMBERS if m[0] in cells],
+    }
+
+
+def get_regime_cells(w):
+    """params function: the sweep's cells and their factor values, as JSON for the command line."""
+    return shlex.quote(json.dumps([[name, factors] for name, factors in SWEEPS[w.sweep]], sort_keys=True))
+
+
+def get_regime_code(w):
+    """params function: the code fingerprint of a regime job ("frozen" when code changes trigger nothing)."""
+    return CODE("regime") if RERUN_ON_CODE_CHANGE else "frozen"
 
 
 def get_claims_code(w):

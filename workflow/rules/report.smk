@@ -1,4 +1,5 @@
-# Tables (pandas), plots (matplotlib) and the claims of a study's metrics. One table job per stem:
+# Tables (pandas), plots (matplotlib) and the claims of a study's metrics; the regime map of a
+# sweep (its cells' claims side by side). One table job per stem:
 # the study's task names its tables (ban.tasks), table_paper is added for a study with paper
 # numbers, and image studies add table_fidelity (read from the students' and teachers' predictions).
 # The Snakemake report (snakemake --report report.html) opens with the page below.
@@ -9,6 +10,7 @@ report: "../report/workflow.rst"
 
 localrules:
     claims,
+    regime,
 
 
 rule table:
@@ -101,3 +103,33 @@ rule claims:
         margin=get_margin_argument,
     shell:
         "python -m ban claims --metrics {input} --out {params.out:q} {params.margin} > {log:q} 2>&1"
+
+
+rule regime:
+    input:
+        unpack(get_regime_inputs),
+    output:
+        csv="results/{sweep}/regime.csv",
+        md=report(
+            "results/{sweep}/regime.md",
+            caption="../report/regime.rst",
+            category="Regime maps",
+            subcategory="{sweep}",
+        ),
+        png=report(
+            "results/{sweep}/regime.png",
+            caption="../report/regime.rst",
+            category="Regime maps",
+            subcategory="{sweep}",
+        ),
+    log:
+        "logs/{sweep}/regime.log",
+    conda:
+        "../../environment.yml"
+    params:
+        cells=get_regime_cells,
+        out=get_output_dir,
+        code=get_regime_code,
+    shell:
+        "python -m ban regime --sweep {wildcards.sweep} --cells {params.cells} --claims {input.claims}"
+        " --metrics {input.metrics} --out {params.out:q} > {log:q} 2>&1"

@@ -1,0 +1,42 @@
+"""Sweep expansion (ban.sweeps): cell names, factor paths, one-line errors."""
+
+import pytest
+
+from ban.sweeps import SweepError, cells, expand_sweeps
+
+BASE = {"dataset": {"name": "synthetic", "train_subset": 100}, "seeds": [0],
+        "lineages": {"a": {"teacher": {"name": "cnn"}, "generations": 1, "objective_args": {"temperature": 1}},
+                     "b": {"teacher": {"name": "linear"}, "generations": 1, "objective_args": {}}}}  # defaults filled
+
+
+def config(**factors):
+    return {"sweeps": {"sw": {"base": BASE, "factors": factors}}}
+
+
+def test_cells_are_the_grid_in_order_with_readable_names():
+    studies = expand_sweeps(config(**{"dataset.train_subset": [500, 2000], "lineages.*.objective_args.temperature": [1, 4.0]}))
+    assert list(studies) == ["sw.train_subset500.temperature1", "sw.train_subset500.temperature4",
+                             "sw.train_subset2000.temperature1", "sw.train_subset2000.temperature4"]
+    cell = studies["sw.train_subset2000.temperature4"]
+    assert cell["dataset"]["train_subset"] == 2000
+    assert [cell["lineages"][lin]["objective_args"] for lin in ("a", "b")] == [{"temperature": 4.0}] * 2  # '*': every lineage
+    assert BASE["dataset"]["train_subset"] == 100 and BASE["lineages"]["b"]["objective_args"] == {}  # the base is unchanged
+    assert cells(config(**{"recipe.select": ["last", "best_val"]}))["sw"] == [
+        ("sw.selectlast", {"recipe.select": "last"}), ("sw.selectbest_val", {"recipe.select": "best_val"})]
+
+
+def test_a_new_last_key_is_set_and_a_missing_parent_is_one_line():
+    studies = expand_sweeps(config(**{"dataset.label_noise": [{"rate": 0.2}]}))
+    assert studies["sw.label_noiserate0-2"]["dataset"]["label_noise"] == {"rate": 0.2}
+    with pytest.raises(SweepError, match=r"sweeps.sw.factors: 'dataset.label_noise.rate' does not exist in the base study "
+                                         r"\(dataset.label_noise is missing\)"):
+        expand_sweeps(config(**{"dataset.label_noise.rate": [0.2]}))
+    with pytest.raises(SweepError, match="dataset.name is not a mapping"):
+        expand_sweeps(config(**{"dataset.name.x": [1]}))
+
+
+def test_a_sweep_named_like_a_study_or_colliding_cells_are_refused():
+    with pytest.raises(SweepError, match="sweeps.sw: a study of the same name exists"):
+        expand_sweeps({"studies": {"sw": BASE}, **config(**{"dataset.train_subset": [1]})})
+    with pytest.raises(SweepError, match="collides"):
+        expand_sweeps(config(**{"dataset.train_subset": [0.5, "0.5"]}))
