@@ -55,7 +55,8 @@ def test_fidelity_table_matches_the_saved_predictions(finished_tiny):
     table = pd.read_csv(results / "table_fidelity.csv").set_index("lineage")
     lineage = read_config(finished_tiny)["studies"]["tiny"]["lineages"]["cnn"]
     students = [f"BAN-{k}" for k in range(1, lineage["generations"] + 1)] + [CONTROLS[c].label for c in lineage["controls"]]
-    assert [c.removesuffix(" n_seeds") for c in table.columns if c.endswith("n_seeds")] == students  # no Teacher, Ind-i, ensembles
+    ensembles = ["Ens*2", "Indep*2"]  # their members' disagreement; no Teacher or Ind-i
+    assert [c.removesuffix(" n_seeds") for c in table.columns if c.endswith("n_seeds")] == students + ensembles
     values = []
     for seed in (0, 1):
         teacher = np.load(results / f"cnn/seed{seed}/gen1/predictions.npz")["probs"].astype(np.float64)
@@ -65,7 +66,11 @@ def test_fidelity_table_matches_the_saved_predictions(finished_tiny):
         values.append((agreement, np.mean(np.sum(np.where(teacher > 0, teacher * ratio, 0.0), axis=1))))
     assert table.loc["cnn", "BAN-2 agreement mean"] == pytest.approx(np.mean([v[0] for v in values]))
     assert table.loc["cnn", "BAN-2 kl mean"] == pytest.approx(np.mean([v[1] for v in values]), rel=1e-6)
-    assert (results / "table_fidelity.md").read_text(encoding="utf-8").count("| cnn |") == 2  # agreement and KL rows
+    # Ens*2 averages gen1 and gen2: its members' disagreement is 100 − their agreement above
+    assert table.loc["cnn", "Ens*2 disagreement mean"] == pytest.approx(100 - np.mean([v[0] for v in values]))
+    assert 0.0 < table.loc["cnn", "BAN-1 teacher_max_prob mean"] <= 1.0
+    # agreement, KL, teacher max prob, teacher entropy, disagreement
+    assert (results / "table_fidelity.md").read_text(encoding="utf-8").count("| cnn |") == 5
 
 
 def test_gains_plot_and_intervals_in_the_table(finished_tiny):

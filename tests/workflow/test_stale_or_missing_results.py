@@ -45,11 +45,6 @@ def entry_of(project: Path, label: str) -> Path:
     return project / ".ban-store" / identity
 
 
-def nothing_to_do(project: Path) -> bool:
-    out = snakemake(project, "--dry-run")
-    return "Nothing to be done" in out.stdout + out.stderr
-
-
 def test_a_changed_teacher_retrains_its_students_and_a_revert_restores_them_verified(tiny_copy):
     """Seed 0 of a smaller lineage (gen0..gen2, CWTM, ind1, Ens*2, Indep*2): the members the config
     no longer names are not touched."""
@@ -130,15 +125,17 @@ def test_damaged_missing_and_dangling_files_are_named_or_rebuilt(tiny_copy):
     seed0 = {f"seed0/{m}" for m in ("gen0", *STUDENTS, "ens2", "indep2")}
     seed1 = {f"seed1/{m}" for m in ("gen1", "gen2", "cwtm", "ind1", "ens2", "indep2")}
     assert planned_jobs(tiny_copy) == seed0 | seed1 | REPORTS
-    snakemake(tiny_copy)
+    members = [f"results/tiny/cnn/{label}/metrics.json" for label in sorted(seed0 | seed1)]
+    snakemake(tiny_copy, *members)  # the members (the reports after them are rebuilt by any full run)
     assert digests(tiny_copy) == before
     for label in {*seed0, *seed1} - {"seed0/ens2", "seed0/indep2", "seed1/ens2", "seed1/indep2"}:
         assert "restored from the store" in log_of(tiny_copy, label), label
     assert not (results / "seed1/gen1/model.pt").is_symlink()
-    assert nothing_to_do(tiny_copy)
+    left = planned_jobs(tiny_copy)
+    assert left <= REPORTS  # no member is left to rebuild (the reports may be)
 
     shutil.rmtree(tiny_copy / ".ban-store")  # results/ holds real files: nothing is lost
-    assert nothing_to_do(tiny_copy)
+    assert planned_jobs(tiny_copy) == left
     assert digests(tiny_copy) == before
 
 

@@ -32,6 +32,18 @@ def test_fashion_mnist_study_config_plans_its_jobs(tmp_path, config_file):
     assert counts["table"] == 4 and counts["plot"] == 1 and counts["claims"] == 1  # table, _nll, _ece, _fidelity
 
 
+def test_the_regime_config_plans_every_cell_and_both_maps(tmp_path):
+    """configs/regimes.yaml: pixels (4 noise rates x 2 sizes, 10 seeds, gen0..gen4) and cnn_noise
+    (last and best_val teachers, 5 seeds, gen0..gen2)."""
+    project = make_project(tmp_path / "project")
+    out = snakemake(project, "--dry-run", "--configfile", str(REPO / "configs" / "regimes.yaml"))
+    text = out.stdout + out.stderr
+    counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
+    assert (counts["teacher"], counts["generation"]) == (8 * 10 + 2 * 5, 8 * 10 * 4 + 2 * 5 * 2)
+    assert (counts["table"], counts["claims"], counts["regime"]) == (10 * 4, 10, 2)
+    assert "results/pixels.rate0-6.train_subset500/claims.md" in text and "results/cnn_noise.selectbest_val/claims.md" in text
+
+
 # The configs in the paper's regime: crop + flip, the paper's SGD and step schedule, weight decay on
 # every parameter (no opt-out), teacher, BAN students and the listed controls.
 REGIME = {
