@@ -22,8 +22,10 @@ run: setup data
 	snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 	@$(PYTHON) -c "import yaml; [print(open(f'results/{s}/claims.md', encoding='utf-8').read()) for s in yaml.safe_load(open('config.yaml'))['studies']]"
 
+# One pytest worker per core (pytest-xdist), each test file on one worker: its module fixtures
+# (the SLURM cluster, the finished tiny study) are set up once per worker that needs them.
 test: setup data
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n $(CORES) --dist loadfile
 
 lint: setup
 	snakemake --lint
