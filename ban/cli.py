@@ -121,15 +121,14 @@ def _cmd_claims(args: argparse.Namespace) -> None:
 
 
 def _cmd_regime(args: argparse.Namespace) -> None:
-    from ban.report.frame import read_metrics
     from ban.report.regime import Cell, write_regime
 
     listed = json.loads(args.cells)
     if not isinstance(listed, list) or not all(isinstance(c, list) and len(c) == 2 for c in listed):
         raise ValueError("--cells must be a JSON list of [cell name, {factor: value}] pairs")
     by_study: dict[str, list[Path]] = {}
-    for path in map(Path, args.metrics):
-        by_study.setdefault(read_metrics(path)["study"], []).append(path)
+    for path in map(Path, args.metrics):  # results/<study>/<lineage>/seed<s>/<member>/metrics.json
+        by_study.setdefault(path.parents[3].name, []).append(path)
     claims = {Path(p).parent.name: Path(p) for p in args.claims}
     missing = [name for name, _ in listed if name not in claims]
     if missing:

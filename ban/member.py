@@ -20,7 +20,7 @@ its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and it
 ``metrics.json`` holds ``study, lineage, seed, member, task, model, objective, dataset,
 dataset_spec, num_params, epochs, wall_seconds, history, code, identity, teacher_sha256,
 checkpoint_sha256, files`` (the sha256 of ``model.pt`` and ``predictions.npz``), the task's scores,
-and for students ``teacher_max_prob`` and ``teacher_entropy`` (``teacher_confidence``). ``code`` is the training
+and for students ``teacher_max_prob`` and ``teacher_entropy`` (``mean_teacher_confidence``). ``code`` is the training
 code fingerprint the workflow passed in ``spec["code"]`` (else the current one, ``ban.fingerprint``).
 """
 
@@ -72,7 +72,7 @@ def member_metrics(spec: dict, data, model_name: str, objective: str, model, epo
 CONFIDENCE_KEYS = ("teacher_max_prob", "teacher_entropy")
 
 
-def teacher_confidence(history: list[dict]) -> dict:
+def mean_teacher_confidence(history: list[dict]) -> dict:
     """``{"teacher_max_prob", "teacher_entropy"}`` of a student: the means over its epochs of the
     history rows' values (each a mean over the epoch's training samples, so together the mean over
     every view it trained on); ``{}`` for members without a teacher."""
@@ -173,7 +173,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
 
     scores, predictions = loop.final_scores()
     metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores,
-                             **identity.record(), **teacher_confidence(history))
+                             **identity.record(), **mean_teacher_confidence(history))
     metrics = ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

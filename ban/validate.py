@@ -126,7 +126,7 @@ def _check_recipe_and_model(spec: dict, data) -> None:
     if hasattr(task, "check_data"):
         task.check_data(recipe, data)
     info = task.model_info(spec, data)
-    shape = tuple(data.train_x.shape[1:]) if getattr(data, "task", "image") == "image" else None
+    shape = tuple(data.train_x.shape[1:]) if data.task == "image" else None
     with torch.device("meta"):
         build_model(info["name"], info["in_channels"], info["num_classes"], input_shape=shape, **info["args"])
 

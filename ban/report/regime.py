@@ -31,7 +31,7 @@ from statistics import fmean
 
 import pandas as pd
 
-from ban.report.frame import ReportInputError, read_metrics
+from ban.report.frame import ReportInputError, is_number, read_metrics
 
 __all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "write_regime"]
 
@@ -60,7 +60,7 @@ def _teacher_columns(metrics: list[dict], lineage: str) -> dict[str, float]:
     students = [m for m in metrics if m["lineage"] == lineage and m["member"] == "gen1"]
 
     def values(records, key):
-        return [float(r[key]) for r in records if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
+        return [float(r[key]) for r in records if is_number(r.get(key))]
 
     return {
         "teacher_train_error": _mean(values(teachers, "train_error")),
@@ -117,7 +117,7 @@ def comparisons_of(frame: pd.DataFrame) -> list[str]:
 
 
 def _number(value: object, signed: bool = False) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+    if not is_number(value) or math.isnan(value):
         return "—"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
 
@@ -144,7 +144,7 @@ def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
                  _number(record.get("teacher_noise_memorised")), _number(record.get("teacher_max_prob"))]
         for name in comparisons:
             mean = record.get(f"{name} Δ")
-            if not isinstance(mean, (int, float)) or math.isnan(mean):
+            if not is_number(mean) or math.isnan(mean):
                 cells.append("—")
                 continue
             low, high = record.get(f"{name} low"), record.get(f"{name} high")
