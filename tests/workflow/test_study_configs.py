@@ -33,15 +33,16 @@ def test_fashion_mnist_study_config_plans_its_jobs(tmp_path, config_file):
 
 
 def test_the_regime_config_plans_every_cell_and_both_maps(tmp_path):
-    """configs/regimes.yaml: pixels (4 noise rates x 2 sizes, 10 seeds, gen0..gen4) and cnn_noise
-    (last and best_val teachers, 5 seeds, gen0..gen2)."""
+    """configs/regimes.yaml: pixels (4 noise rates x 2 sizes, 10 seeds, gen0..gen4), cnn_noise
+    (last and best_val teachers, 5 seeds, gen0..gen2) and cnn_clean (temperature 1 and 4, the same)."""
     project = make_project(tmp_path / "project")
     out = snakemake(project, "--dry-run", "--configfile", str(REPO / "configs" / "regimes.yaml"))
     text = out.stdout + out.stderr
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
-    assert (counts["teacher"], counts["generation"]) == (8 * 10 + 2 * 5, 8 * 10 * 4 + 2 * 5 * 2)
-    assert (counts["table"], counts["claims"], counts["regime"]) == (10 * 4, 10, 2)
-    assert "results/pixels.rate0-6.train_subset500/claims.md" in text and "results/cnn_noise.selectbest_val/claims.md" in text
+    assert (counts["teacher"], counts["generation"]) == (8 * 10 + 4 * 5, 8 * 10 * 4 + 4 * 5 * 2)
+    assert (counts["table"], counts["claims"], counts["regime"]) == (12 * 4, 12, 3)
+    for cell in ("pixels.rate0-6.train_subset500", "cnn_noise.selectbest_val", "cnn_clean.temperature4"):
+        assert f"results/{cell}/claims.md" in text
 
 
 # The configs in the paper's regime: crop + flip, the paper's SGD and step schedule, weight decay on
