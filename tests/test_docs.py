@@ -38,10 +38,22 @@ def test_every_quoted_line_is_in_the_generated_file_it_names(page):
         assert not unquoted_lines(body, source.read_text(encoding="utf-8")), f"{page}: not in {path}"
 
 
-def test_the_cpu_study_verdicts_are_quoted_from_its_claims():
+def test_the_default_study_and_every_regime_map_are_quoted():
     paths = {path for page in PAGES for path, _ in quotes(page)}
-    assert "docs/fashion_mnist_cpu_fit/claims.md" in paths
     assert "docs/fashion_mnist_cnn/claims.md" in paths
+    maps = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs/regimes").glob("*/regime.md"))
+    assert maps == ["docs/regimes/cnn_clean/regime.md", "docs/regimes/cnn_noise/regime.md", "docs/regimes/pixels/regime.md"]
+    assert set(maps) <= paths
+
+
+def test_every_committed_cell_of_a_map_has_its_claims():
+    """Each row of a committed regime map names a cell whose claims.md is committed beside it."""
+    for regime in (REPO / "docs/regimes").glob("*/regime.md"):
+        cells = [line.split("|")[1].strip() for line in regime.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("| ") and not line.startswith("| Cell")]
+        assert cells, regime
+        for cell in cells:
+            assert (regime.parent / cell / "claims.md").is_file(), f"{regime}: no claims.md for {cell}"
 
 
 def test_a_hand_edited_verdict_is_caught():
