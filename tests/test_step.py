@@ -103,3 +103,21 @@ def test_a_graphed_student_run_matches_an_eager_one(tiny_spec, tmp_path):
                              log=lambda _: None)
     assert runs[True]["test_nll"] == pytest.approx(runs[False]["test_nll"], rel=1e-3)
     assert abs(runs[True]["test_error"] - runs[False]["test_error"]) <= 1.0
+
+
+def test_the_teacher_runs_in_fp32_outside_bf16_autocast():
+    """Under bf16 autocast the student's logits are bf16, the teacher's targets the fp32 forward."""
+    torch.manual_seed(0)
+    teacher, model = torch.nn.Linear(6, 4), torch.nn.Linear(6, 4)
+    x, y = torch.randn(8, 6), torch.randint(0, 4, (8,))
+    seen = {}
+
+    def objective(logits, teacher_logits, targets, **_):
+        seen["student"], seen["teacher"] = logits.dtype, teacher_logits
+        return get_objective("ban")(logits, teacher_logits, targets)
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    make_step(model, teacher, objective, {}, opt, torch.device("cpu"), "bf16", None)(x, y)
+    assert seen["student"] == torch.bfloat16
+    with torch.no_grad():
+        assert seen["teacher"].dtype == torch.float32 and torch.equal(seen["teacher"], teacher(x))

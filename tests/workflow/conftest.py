@@ -85,8 +85,8 @@ def finished_tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def tiny_copy(finished_tiny, tmp_path) -> Path:
-    """A private copy of the finished study (mtimes and Snakemake's metadata kept). Outputs that
-    are links into the finished study's output cache become copies: a test may damage them."""
+    """A private copy of the finished study (mtimes and Snakemake's metadata kept). Its results
+    are copies, not hard links into the finished study's store: a test may damage them."""
     dest = tmp_path / "project"
     shutil.copytree(finished_tiny, dest, symlinks=True, ignore=shutil.ignore_patterns("results"))
     shutil.copytree(finished_tiny / "results", dest / "results", symlinks=False)

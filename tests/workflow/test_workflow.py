@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -144,7 +145,8 @@ def test_lint_is_clean():
 
 
 def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
-    """teacher_checkpoint: gen0 is evaluated from another lineage's model.pt, not trained again."""
+    """teacher_checkpoint: gen0 is evaluated from another lineage's model.pt, not trained again;
+    pointing it at another file imports that one and trains the students again (never restored)."""
     from tests.workflow.test_failures import fingerprints
 
     before = fingerprints(tiny_copy / "results/tiny/cnn")
@@ -169,3 +171,20 @@ def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
         assert student["objective"] == "ban" and len(student["history"]) == 3
     assert "reused" in (tiny_copy / "results/tiny/table.md").read_text()
     assert planned_jobs(tiny_copy) == {"table", "plot", "claims"}  # the other report jobs; no member trains again
+
+    # Pointing the lineage at another checkpoint imports it and trains its students again, on it.
+    imported = fingerprints(tiny_copy / "results/tiny/reused")
+    config["studies"]["tiny"]["lineages"]["reused"]["teacher_checkpoint"] = "results/tiny/cnn/seed{seed}/ind1/model.pt"
+    write_config(tiny_copy, config)
+    assert planned_jobs(tiny_copy) == {"seed0/gen0", "seed1/gen0", "seed0/gen1", "seed1/gen1", "table", "plot", "claims"}
+    snakemake(tiny_copy, "results/tiny/table.md")
+    assert fingerprints(tiny_copy / "results/tiny/cnn") == before
+    after = fingerprints(tiny_copy / "results/tiny/reused")
+    for seed in (0, 1):
+        for member in ("gen0", "gen1"):
+            key = f"seed{seed}/{member}/predictions.npz"
+            assert after[key][1] != imported[key][1], key
+        student = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen1/metrics.json").read_text())
+        teacher = tiny_copy / f"results/tiny/reused/seed{seed}/gen0/model.pt"
+        assert student["teacher_sha256"] == hashlib.sha256(teacher.read_bytes()).hexdigest()
+        assert "restored" not in (tiny_copy / f"logs/tiny/reused/seed{seed}/gen1.log").read_text()
