@@ -32,7 +32,7 @@ def test_fashion_mnist_study_config_plans_its_jobs(tmp_path, config_file):
     assert counts["table"] == 4 and counts["plot"] == 1 and counts["claims"] == 1  # table, _nll, _ece, _fidelity
 
 
-def test_the_regime_config_plans_every_cell_and_both_maps(tmp_path):
+def test_the_regime_config_plans_every_cell_and_every_map(tmp_path):
     """configs/regimes.yaml: pixels (4 noise rates x 2 sizes, 10 seeds, gen0..gen4), cnn_noise
     (last and best_val teachers, 5 seeds, gen0..gen2) and cnn_clean (temperature 1 and 4, the same)."""
     project = make_project(tmp_path / "project")
