@@ -6,6 +6,8 @@ Snakemake reads a config file whose top level sets ``__use_yte__`` as a YTE temp
 Python in it; ``yte_problems(path)`` refuses such a file and ``config_file_problems(path)`` names
 both, reading the file without evaluating it (neither can undo a template that Snakemake already
 ran: call them before Snakemake reads the file).
+``unreadable_problems(path)`` names a config file that cannot be read as text (a folder, a
+missing file, bytes that are not UTF-8), which Snakemake's reader would end in a traceback.
 ``schema_problems(config, schema)`` lists every JSON-schema violation as one line
 ``<key path>: <message>`` (the schema's own error text, cut to its first line), in document order;
 ``schema_defaults(schema, definition)`` gives the defaults of a ``$defs`` entry's keys.
@@ -61,6 +63,26 @@ def duplicate_keys(path: str | Path) -> list[str]:
     finally:
         loader.dispose()
     return [f"{path} {line}" for line in loader.duplicates]
+
+
+ALLOWED = "--configfile takes YAML or JSON files, e.g. configs/regimes.yaml"
+"""What a config file must be, named by every line of ``unreadable_problems``."""
+
+
+def unreadable_problems(path: str | Path) -> list[str]:
+    """``[<path>: <why>]`` when Snakemake's reader could not read ``path`` as text, else ``[]``."""
+    path = Path(path)
+    if path.is_dir():
+        return [f"{path}: a folder, not a config file ({ALLOWED})"]
+    try:
+        path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return [f"{path}: no such file ({ALLOWED})"]
+    except OSError as err:
+        return [f"{path}: cannot be read: {err.strerror} ({ALLOWED})"]
+    except UnicodeDecodeError as err:
+        return [f"{path}: not UTF-8 text (byte {err.start}) ({ALLOWED})"]
+    return []
 
 
 YTE_KEY = "__use_yte__"

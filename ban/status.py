@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from ban.configfile import unreadable_problems
 from ban.fingerprint import RuleCode
 from ban.study import StudyError, iter_members, member_dir
 
@@ -40,8 +41,8 @@ def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
     from snakemake.utils import validate
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no config file {path}")
+    if problems := unreadable_problems(path):
+        raise FileNotFoundError(problems[0])
     config = yaml.safe_load(path.read_text()) or {}
     try:
         validate(config, str(schema))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ban.configfile import ALLOWED
 from ban.fingerprint import RuleCode
 from ban.status import FINISHED, MISSING, OLDER, load_config, member_statuses
 
@@ -59,3 +60,13 @@ def test_status_refuses_an_invalid_config(project):
                          text=True, env=ENV)
     assert out.returncode == 2
     assert out.stderr.splitlines()[-1] == "error: bad.yaml: 'dataset' is a required property (at instance['studies']['tiny'])"
+
+
+@pytest.mark.parametrize("name, why", [("results", "a folder, not a config file"), ("gone.yaml", "no such file"),
+                                       ("latin1.yaml", "not UTF-8 text (byte 12)")])
+def test_status_names_a_config_file_it_cannot_read(project, name, why):
+    (project / "latin1.yaml").write_bytes(b"studies: caf\xe9\n")
+    out = subprocess.run([sys.executable, "-m", "ban", "status", "--configfile", name], cwd=project, capture_output=True,
+                         text=True, env=ENV)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [f"error: {name}: {why} ({ALLOWED})"]

@@ -159,13 +159,19 @@ def test_prune_deletes_only_entries_no_member_folder_uses(tmp_path):
 
 
 def test_store_files_follow_the_umask(tmp_path):
-    previous = os.umask(0o022)
+    """A real ``python -m ban train`` under umask 027: every store folder is 0750 and every file
+    0640, exactly what the umask allows (never world-writable, never narrower than asked)."""
+    previous = os.umask(0o027)  # inherited by the child process
     try:
-        finished(tmp_path / "gen0", TINY_SPEC, Store(tmp_path / "store"))
+        out = ban("train", "--spec", json.dumps(TINY_SPEC), "--out", str(tmp_path / "gen0"), "--device", "cpu",
+                  store=tmp_path / "store", cwd=tmp_path)
     finally:
         os.umask(previous)
-    for path in [tmp_path / "store", *(tmp_path / "store").rglob("*")]:
-        assert not path.stat().st_mode & 0o022, f"{path} is group- or world-writable"
+    assert out.returncode == 0, out.stderr[-2000:]
+    paths = [tmp_path / "store", *(tmp_path / "store").rglob("*")]
+    assert len(paths) == 6  # the store, one entry: model.pt, predictions.npz, metrics.json, record.json
+    for path in paths:
+        assert oct(path.stat().st_mode & 0o777) == oct(0o750 if path.is_dir() else 0o640), path
 
 
 def test_a_full_store_keeps_the_outputs(tmp_path):
@@ -183,6 +189,18 @@ def test_a_full_store_keeps_the_outputs(tmp_path):
         assert "120,000 bytes needed" in lines[0], lines
         assert list(root.iterdir()) == []
     assert {name: (folder / name).read_bytes() for name in before} == before
+
+    # A real training whose store is full: it finishes (exit 0), warns once, keeps what it wrote.
+    with tiny_disk(tmp_path / "small", "8k") as root:
+        out = ban("train", "--spec", json.dumps(TINY_SPEC), "--out", str(tmp_path / "trained"), "--device", "cpu",
+                  store=root, cwd=tmp_path)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+        warnings = [line for line in (out.stdout + out.stderr).splitlines() if "not kept in the store" in line]
+        assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "no space left" in warnings[0], warnings
+        assert list(root.iterdir()) == []
+    recorded = json.loads((tmp_path / "trained" / "metrics.json").read_text())["files"]
+    assert recorded.keys() == {"model.pt", "predictions.npz"}
+    assert {name: sha256_file(tmp_path / "trained" / name) for name in recorded} == recorded
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):

@@ -38,7 +38,8 @@ def test_names_that_leave_the_project_are_refused(tiny_copy):
 
 
 def test_yte_paper_and_bounds_are_one_line_each_before_any_job(tiny_copy):
-    """One `--configfile` run: the file is a YTE template (Snakemake's CLI has already evaluated
+    """One `--configfile` run without the workflow profile, so that the Snakefile's own checks
+    see everything: the file is a YTE template (refused, though Snakemake's command line has run
     it by now: this one holds no code), paper values with a typo and an unknown lineage (the table
     job would fail and lose the finished tables), `epochs: 1e12` (text in YAML 1.1) and a
     batch_size past its bound."""
@@ -51,7 +52,7 @@ def test_yte_paper_and_bounds_are_one_line_each_before_any_job(tiny_copy):
     (tiny_copy / "template.yaml").write_text(text.replace("    epochs: 3\n", "    epochs: 1e12\n"))
     before = fingerprints(tiny_copy / "results")
     assert any(name.startswith("tiny/table") for name in before)
-    out = snakemake(tiny_copy, "--configfile", "template.yaml", check=False)
+    out = snakemake(tiny_copy, "--workflow-profile", "none", "--configfile", "template.yaml", check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0
     for line in [
@@ -74,3 +75,33 @@ def test_a_yte_template_in_the_default_config_runs_no_code(tiny_copy):
     assert out.returncode != 0
     assert_one_line_errors(out.stdout + out.stderr, "config.yaml line 1: refused: __use_yte__ makes Snakemake run the file")
     assert not marker.exists()
+
+
+def test_config_files_snakemake_cannot_read_or_would_run_are_refused_before_it_reads_them(tiny_copy):
+    """Snakemake's command line loads --configfile files before the Snakefile runs: a folder, a
+    missing file and one that is not UTF-8 ended there in a traceback, and a YTE template ran its
+    code even on --dry-run. Both workflow profiles refuse them first (ban/command_line.py), one
+    line each, and nothing runs; a plain file passes."""
+    marker = tiny_copy.parent / "ran"
+    (tiny_copy / "folder").mkdir()
+    (tiny_copy / "latin1.yaml").write_bytes(b"studies: caf\xe9\n")
+    code = f"__use_yte__: true\nran: ?open({str(marker)!r}, 'w').close()\n"
+    (tiny_copy / "template.yaml").write_text(code + (tiny_copy / "config.yaml").read_text())
+    before = fingerprints(tiny_copy / "results")
+    allowed = "(--configfile takes YAML or JSON files, e.g. configs/regimes.yaml)"
+    refused = "template.yaml line 1: refused: __use_yte__ makes Snakemake run the file as a YTE template"
+
+    out = snakemake(tiny_copy, "--dry-run", "--configfile", "folder", "missing.yaml", "latin1.yaml", "template.yaml", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text[-3000:]
+    for line in [f"invalid config: folder: a folder, not a config file {allowed}",
+                 f"invalid config: missing.yaml: no such file {allowed}",
+                 f"invalid config: latin1.yaml: not UTF-8 text (byte 12) {allowed}", f"invalid config: {refused}"]:
+        assert_one_line_errors(text, line)
+    out = snakemake(tiny_copy, "--workflow-profile", "workflow/profiles/slurm", "--dry-run", "--configfile=template.yaml", check=False)
+    assert out.returncode == 1 and f"invalid config: {refused}" in out.stderr, out.stderr[-3000:]
+    assert not marker.exists()
+
+    out = snakemake(tiny_copy, "--dry-run", "--configfile", "config.yaml")
+    assert "Nothing to be done" in out.stdout + out.stderr and "invalid config" not in out.stdout + out.stderr
+    assert fingerprints(tiny_copy / "results") == before

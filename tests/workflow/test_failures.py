@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 import torch
 
 from ban.member import run_member as train
+from tests.datasets.test_image_datasets import RunsCode, write_cifar
 from tests.workflow.conftest import make_project, project_env, read_config, snakemake, write_config
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -120,6 +122,17 @@ def teacher_with_classes(folder: Path, num_classes: int) -> str:
     return str(path)
 
 
+def cifar_that_runs_code(folder: Path) -> str:
+    """CIFAR-10 files in torchvision's format whose batches.meta would run ``touch <folder>/ran``
+    when unpickled; the dataset root."""
+    write_cifar(folder, hundred=False)
+    meta = folder / "cifar-10-batches-py" / "batches.meta"
+    entry = pickle.loads(meta.read_bytes())
+    entry["num_vis"] = RunsCode(folder / "ran")
+    meta.write_bytes(pickle.dumps(entry))
+    return str(folder)
+
+
 def lineage(config: dict) -> dict:
     return config["studies"]["tiny"]["lineages"]["cnn"]
 
@@ -182,6 +195,10 @@ BAD_INPUTS = {
         lambda c, tmp: study(c).update(dataset={"name": "fashion_mnist", "root": str(tmp / "nowhere")}),
         ["Fashion-MNIST not found under"],
     ),
+    "a CIFAR pickle that would run code": (  # the pre-flight check reads it: verify off skips the md5s
+        lambda c, tmp: study(c).update(dataset={"name": "cifar10", "root": cifar_that_runs_code(tmp / "cifar"), "verify": False}),
+        ["{tmp}/cifar/cifar-10-batches-py/batches.meta: refused: it calls posix.system, which would run code"],
+    ),
     "corrupt dataset files": (
         lambda c, tmp: study(c).update(dataset={"name": "fashion_mnist", "root": str(tmp / "data")}),
         ["checksum mismatch"],
@@ -219,6 +236,7 @@ def test_bad_input_is_one_clear_error_and_loses_nothing(tiny_copy, tmp_path, mon
     for message in messages:
         assert_one_line_errors(text, message.format(tmp=tmp_path))
     assert fingerprints(tiny_copy / "results") == before
+    assert not (tmp_path / "cifar" / "ran").exists()
 
 
 def test_a_key_given_twice_is_one_line(tiny_copy):
