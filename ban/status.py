@@ -36,13 +36,14 @@ class MemberStatus:
 
 def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
     """The config at ``path``, validated against the workflow's schema with its defaults filled in,
-    its sweeps expanded into studies."""
+    its sweeps expanded into studies. A file that cannot be read, or is not valid, is a
+    ``ValueError`` of one line naming it."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     path = Path(path)
     if problems := unreadable_problems(path):
-        raise FileNotFoundError(problems[0])
+        raise ValueError(problems[0])
     config = yaml.safe_load(path.read_text()) or {}
     try:
         validate(config, str(schema))

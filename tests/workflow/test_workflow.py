@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -147,6 +146,7 @@ def test_lint_is_clean():
 def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
     """teacher_checkpoint: gen0 is evaluated from another lineage's model.pt, not trained again;
     pointing it at another file imports that one and trains the students again (never restored)."""
+    from ban.store import sha256_file
     from tests.workflow.test_failures import fingerprints
 
     before = fingerprints(tiny_copy / "results/tiny/cnn")
@@ -186,5 +186,5 @@ def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
             assert after[key][1] != imported[key][1], key
         student = json.loads((tiny_copy / f"results/tiny/reused/seed{seed}/gen1/metrics.json").read_text())
         teacher = tiny_copy / f"results/tiny/reused/seed{seed}/gen0/model.pt"
-        assert student["teacher_sha256"] == hashlib.sha256(teacher.read_bytes()).hexdigest()
+        assert student["teacher_sha256"] == sha256_file(teacher)
         assert "restored" not in (tiny_copy / f"logs/tiny/reused/seed{seed}/gen1.log").read_text()
