@@ -4,15 +4,11 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from ban.configfile import config_file_problems, paper_problems, schema_defaults, schema_problems, yte_problems
-from ban.store import use_default_store
+from ban.store import StoreError, use_default_store
 from ban.sweeps import SweepError, expand_sweeps
 
 min_version("8.0")
 
-# The store of finished trainings, keyed by each member's identity (its spec and its teacher's
-# bytes): a folder of this project unless $BAN_STORE names another (ban/store.py; README
-# "Failures and resuming").
-use_default_store()
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
 
@@ -41,6 +37,14 @@ CONFIG_PROBLEMS += [f"config: {line}" for line in paper_problems(config, schema_
 if CONFIG_PROBLEMS:
     raise WorkflowError("invalid config:\n" + "\n".join(CONFIG_PROBLEMS))
 validate(config, "workflow/schemas/config.schema.yaml")
+
+# The store of finished trainings, keyed by each training's identity and environment: a folder of
+# this project unless $BAN_STORE names another; `--config store=off` neither restores nor keeps
+# (ban/store.py; README "Failures and resuming").
+try:
+    use_default_store(enabled=config["store"] not in (False, "off"))
+except StoreError as err:
+    raise WorkflowError(f"invalid store: {err}") from None
 
 
 include: "workflow/rules/common.smk"

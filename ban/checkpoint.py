@@ -1,7 +1,7 @@
 """Checkpoint files: atomic writes, the ``model.pt`` format, and per-epoch resume state.
 
-Every file is written to a temporary sibling and renamed into place, so a reader sees either the
-old file or the complete new one. Every checkpoint is read with ``torch.load(weights_only=True)``:
+Every file is written by ``ban.files.atomic_write``, so a reader sees either the old file or the
+complete new one. Every checkpoint is read with ``torch.load(weights_only=True)``:
 a pickle that would run code is refused. Problems raise :class:`CheckpointError` with one line
 naming the file and the mismatch.
 
@@ -16,21 +16,17 @@ needed and the bytes free; the file being written keeps its previous content.
 
 from __future__ import annotations
 
-import errno
 import io
-import json
-import os
 import pickle
 import random
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from ban.store import RECORDED_FILES, sha256_file
+from ban.files import DiskFullError, atomic_write, json_bytes, sha256_file, write_bytes  # noqa: F401  (re-exported)
+from ban.identity import RECORDED_FILES
 
 MODEL_FORMAT = "ban.model/1"
 RESUME_FORMAT = "ban.resume/1"
@@ -41,69 +37,22 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file and the reason."""
 
 
-class DiskFullError(ValueError):
-    """No space left to write a file; the message names the folder and the bytes needed."""
-
-
-def atomic_write(path: Path, write: Callable[[Path], None], size: int | None = None) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
-    ``size``: the bytes to be written, named by the :class:`DiskFullError` of a full disk."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        _raise_if_full(err, path, size)
-        raise
-    os.close(fd)
-    tmp = Path(tmp_name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; finished files get the usual permissions
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            _raise_if_full(err, path, size)
-        raise
-
-
-def _raise_if_full(err: OSError, path: Path, size: int | None) -> None:
-    if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-        return
-    try:
-        free = f"{shutil.disk_usage(path.parent).free:,} bytes free"
-    except OSError:
-        free = "free space unknown"
-    needed = f"{size:,} bytes needed" if size is not None else "bytes needed unknown"
-    raise DiskFullError(f"{path.parent}: no space left on device to write {path.name} ({needed}, {free}); "
-                        "free space there and rerun (a training resumes from its last resume.pt)") from None
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda tmp: tmp.write_bytes(data), size=len(data))
-
-
 def save_torch(obj: Any, path: Path) -> None:
     """``torch.save`` of ``obj`` to ``path``, atomically. The archive is serialised in memory first,
     so its bytes do not depend on the temporary file's name: equal objects give equal files."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    _write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
 
 
 def save_json(obj: Any, path: Path) -> None:
-    _write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    write_bytes(path, json_bytes(obj))
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    _write_bytes(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
 
 
 def load_torch(path: Path, map_location: str | torch.device = "cpu") -> dict:

@@ -25,32 +25,36 @@ def _json_arg(text: str) -> dict:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    from ban.environment import environment
     from ban.guard import member_lock
-    from ban.store import Store, member_identity
+    from ban.identity import member_identity
+    from ban.store import Store
 
     spec, out = _json_arg(args.spec), Path(args.out)
     teacher = Path(args.teacher) if args.teacher else None
-    store, identity = Store(), member_identity(spec, teacher)
+    store = Store()
+    identity = member_identity(spec, teacher, environment(args.device))
 
     def log(line: str) -> None:
         print(line, flush=True)
 
-    with member_lock(out):  # the store first, before torch is imported: a restore takes a second
-        if store.restore(identity.hash, out, log) is not None:
-            (out / "resume.pt").unlink(missing_ok=True)
-            return
+    with store.training(identity.key, log):  # one training of an identity at a time; the others restore it
+        with member_lock(out):  # the store first, before torch is imported: a restore takes a second
+            if store.restore(identity, out, spec, log) is not None:
+                (out / "resume.pt").unlink(missing_ok=True)
+                return
 
-    import torch
+        import torch
 
-    from ban.member import run_member
+        from ban.member import run_member
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.watch_pid:
-        from ban.guard import watch_workflow
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        if args.watch_pid:
+            from ban.guard import watch_workflow
 
-        watch_workflow(args.watch_pid)
-    run_member(spec, out, teacher, device=args.device, log=log, store=store, identity=identity)
+            watch_workflow(args.watch_pid)
+        run_member(spec, out, teacher, device=args.device, log=log, store=store, identity=identity)
 
 
 def _cmd_check(args: argparse.Namespace) -> None:
@@ -145,9 +149,11 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 
 def _cmd_store(args: argparse.Namespace) -> None:
-    from ban.store import Store
+    from ban.store import ENV, OFF, Store
 
     store = Store()
+    if not store.enabled:
+        raise ValueError(f"the store is off (${ENV}={OFF}): nothing is kept")
     entries, unused = store.entries(), store.unused()
     size = sum(e.size for e in entries)
     unused_size = sum(e.size for e in unused)
@@ -160,8 +166,8 @@ def _cmd_store(args: argparse.Namespace) -> None:
         print("nothing to prune")
         return
     for entry in unused:
-        spec = (entry.record or {}).get("spec") or {}
-        where = "/".join(str(spec.get(k, "?")) for k in ("study", "lineage", "seed", "member")) if spec else "no readable record"
+        placed = (entry.record or {}).get("placed") or []
+        where = str(placed[-1]) if placed else "no readable record" if entry.record is None else "placed nowhere"
         print(f"  {entry.path.name[:16]}  {entry.size / 1e6:7.2f} MB  {where}")
     for path in stale:
         print(f"  {path.name}  (temporary folder of a trainer that is gone)")

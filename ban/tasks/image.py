@@ -23,7 +23,7 @@ from ban import checkpoint as ckpt_io
 from ban.augment import random_crop_flip
 from ban.metrics import classification_scores, error_percent
 from ban.models import build_model
-from ban.runtime import autocast
+from ban.runtime import autocast, precision_in_effect
 from ban.seeds import stream_seed
 from ban.step import Stepper, make_step
 from ban.tasks.recipe import recipe_from_dict, require
@@ -171,7 +171,7 @@ def parameter_groups(model: torch.nn.Module, recipe: Recipe) -> list[dict]:
 
 def uses_bf16(device: torch.device, precision: str) -> bool:
     """Whether ``precision`` runs the model in bf16 on ``device`` (``ban.runtime.autocast``)."""
-    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return precision_in_effect(device, precision) == "bf16"
 
 
 def train_scores(model: torch.nn.Module, data, batch_size: int, device: torch.device) -> dict:

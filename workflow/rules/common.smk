@@ -6,11 +6,13 @@ import re
 import shlex
 import shutil
 import sys
+import time
 
 from ban.datasets import dataset_task
 from ban.fingerprint import RuleCode
 from ban.integrity import HashMemo, finished_problems, remove_dangling
 from ban.members import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
+from ban.plan import compare, member_code, planned_members, recorded_metrics
 from ban.study import (
     StudyError,
     ensemble_members,
@@ -34,6 +36,13 @@ try:
     MEMBERS = list(iter_members(config))
 except StudyError as err:
     raise WorkflowError(f"invalid config: {err}") from None
+MEMO = HashMemo(".snakemake/ban/sha256.json")  # sha256 of data, checkpoints and results, remembered by stat
+PLANNED = planned_members(config, CODE, MEMO.sha256)  # trained member -> its job's spec and planned identity
+CANONICAL = {}  # identity -> the first member of the config that asks for it
+for _member, _planned in PLANNED.items():
+    if _planned.identity is not None:
+        CANONICAL.setdefault(_planned.identity, _member)
+SAME_AS = {m: CANONICAL[p.identity] for m, p in PLANNED.items() if p.identity is not None and CANONICAL[p.identity] != m}
 
 
 wildcard_constraints:
@@ -52,22 +61,10 @@ def member_path(w, member, name):
     return f"{member_dir(w.study, w.lineage, w.seed, member)}/{name}"
 
 
-def recorded_code(metrics_path):
-    """The code fingerprint a finished member's metrics.json records (None when there is none)."""
-    try:
-        with open(metrics_path) as handle:
-            return json.load(handle).get("code")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def get_member_code(w, member):
     """The code fingerprint of a member's job: the current one, or with rerun_on_code_change false
-    the one its finished metrics.json records (finished members keep their params)."""
-    current = CODE.of_member(member)
-    if RERUN_ON_CODE_CHANGE:
-        return current
-    return recorded_code(member_path(w, member, "metrics.json")) or current
+    the one its finished metrics.json records (finished members keep their params; ban/plan.py)."""
+    return member_code(config, CODE, (w.study, w.lineage, int(w.seed), member))
 
 
 def get_report_code(*rules):
@@ -101,25 +98,28 @@ def get_train_spec(w):
     return spec_json(spec, get_member_code(w, member))
 
 
-def get_teacher_model(w):
-    return member_path(w, teacher_of(get_member(w)), "model.pt")
+def get_training_inputs(w):
+    """A training job's inputs: its identity marker (identity_marker); the teacher's model.pt for
+    a student; the imported checkpoint for a teacher_checkpoint lineage's gen0; and, for a member
+    whose identity an earlier member of the config has, that member's metrics.json, so that it
+    runs after it and restores its training from the store instead of training it again."""
+    member = (w.study, w.lineage, int(w.seed), get_member(w))
+    inputs = {"identity": identity_marker(member)}
+    teacher = teacher_of(member[3])
+    if teacher is not None:
+        inputs["teacher"] = member_path(w, teacher, "model.pt")
+    imported = PLANNED[member].spec.get("checkpoint")
+    if imported:
+        inputs["checkpoint"] = imported
+    if member in SAME_AS:
+        inputs["same"] = f"{member_dir(*SAME_AS[member])}/metrics.json"
+    return inputs
 
 
 def get_teacher_argument(w, input):
-    """``--teacher <model.pt>`` for students, nothing for the teacher."""
+    """``["--teacher", <model.pt>]`` for students, nothing for the teacher (quoted by the rule)."""
     teacher = input.get("teacher")
-    return f"--teacher {shlex.quote(teacher)}" if teacher else ""
-
-
-def get_imported_teacher(w):
-    """``{"checkpoint": path}`` when the lineage starts from a trained teacher, else nothing."""
-    spec = member_spec(config, w.study, w.lineage, int(w.seed), "gen0")
-    return {"checkpoint": spec["checkpoint"]} if "checkpoint" in spec else {}
-
-
-def get_no_input(w):
-    """Independent networks read nothing: they learn from labels."""
-    return {}
+    return ["--teacher", teacher] if teacher else []
 
 
 def get_ensemble_inputs(w):
@@ -302,7 +302,7 @@ def get_claims_code(w):
     return CODE("claims") if RERUN_ON_CODE_CHANGE else "frozen"
 
 
-def check_finished_files(memo_file):
+def check_finished_files():
     """Every finished trained member's files against the sha256 its metrics.json records, and each
     student against its teacher's current model.pt (ban/integrity.py); on every invocation, dry
     runs included, except inside a remote job (a cluster job's own Snakemake)."""
@@ -311,7 +311,7 @@ def check_finished_files(memo_file):
         if kind_of(member).trained:
             teacher = kind_of(member).teacher
             members.append((member_dir(study, lineage, seed, member), teacher and member_dir(study, lineage, seed, teacher)))
-    problems = finished_problems(members, HashMemo(memo_file))
+    problems = finished_problems(members, MEMO)
     if problems:
         raise WorkflowError("finished results that cannot be used:\n" + "\n".join(problems))
 
@@ -320,4 +320,45 @@ if not workflow.remote_exec:
     DANGLING = remove_dangling(all_outputs())
     if DANGLING:
         print(f"removed {len(DANGLING)} dangling links, rebuilt as missing: {' '.join(DANGLING)}", file=sys.stderr)
-    check_finished_files(".snakemake/ban/sha256.json")
+    check_finished_files()
+
+
+IDENTITY_MARKERS = ".snakemake/ban/identity"
+
+
+def identity_marker(member):
+    """The file whose mtime tells Snakemake whether a finished member is the one the config asks
+    for: it holds the planned identity and is dated 1970 (never newer than an output) unless the
+    member's metrics.json records another identity; then it is dated now, so the member reruns.
+    Rewritten on every invocation: independent of Snakemake's .snakemake/metadata."""
+    return f"{IDENTITY_MARKERS}/{member_dir(*member)}"
+
+
+def mark_identities():
+    """Write every trained member's identity marker; return the folders whose identity differs."""
+    differing = []
+    for member, planned in PLANNED.items():
+        folder = member_dir(*member)
+        metrics = recorded_metrics(f"{folder}/metrics.json")
+        differs = metrics is not None and compare(planned, metrics, {}).differs
+        path = identity_marker(member)
+        text = f"{planned.identity or 'unknown until its imported checkpoint is written'}\n"
+        if not os.path.isfile(path) or open(path).read() != text:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as handle:
+                handle.write(text)
+        stamp = time.time() if differs else 0
+        os.utime(path, (stamp, stamp))
+        if differs:
+            differing.append(folder)
+    return differing
+
+
+if not workflow.remote_exec:
+    DIFFERING = mark_identities()
+    if DIFFERING:
+        print(f"{len(DIFFERING)} finished members differ from what the config asks (their recorded identity is another; "
+              f"they rerun): {' '.join(DIFFERING[:5])}{' …' if len(DIFFERING) > 5 else ''}", file=sys.stderr)
+    if SAME_AS:
+        print(f"{len(PLANNED)} trained members, {len(PLANNED) - len(SAME_AS)} distinct trainings: {len(SAME_AS)} members "
+              "ask for the training of an earlier one and restore it from the store", file=sys.stderr)

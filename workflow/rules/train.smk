@@ -3,14 +3,16 @@
 # One definition (rule teacher); generation and control reuse it with their own input, outputs
 # and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
 # resumes from the folder's resume.pt after a kill (see README "Failures and resuming").
-# A finished training is kept in the store under its identity (ban/store.py: the spec and the
-# sha256 of its teacher); a job whose identity is kept restores it, verified by hash, in a second.
+# A finished training is kept in the store under its identity (ban/identity.py: everything that
+# decides its bytes, no names) and environment; a job whose training is kept restores it, verified
+# by hash, in a second. Inputs: get_training_inputs (the identity marker, teacher, imported
+# checkpoint, and the earlier member of the same training).
 # The device is a runtime choice, a resource rather than a parameter: changing it reruns nothing.
 
 
 rule teacher:
     input:
-        unpack(get_imported_teacher),
+        unpack(get_training_inputs),
     output:
         **member_outputs("gen0"),
     log:
@@ -29,13 +31,11 @@ rule teacher:
         out=get_output_dir,
         teacher=get_teacher_argument,
     shell:
-        "python -m ban train --spec {params.spec:q} --out {params.out:q} {params.teacher}"
+        "python -m ban train --spec {params.spec:q} --out {params.out:q} {params.teacher:q}"
         " --device {resources.device} --threads {threads} --watch-pid $PPID > {log:q} 2>&1"
 
 
 use rule teacher as generation with:
-    input:
-        teacher=get_teacher_model,
     output:
         **member_outputs("gen{k}"),
     log:
@@ -43,8 +43,6 @@ use rule teacher as generation with:
 
 
 use rule teacher as control with:
-    input:
-        teacher=get_teacher_model,
     output:
         **member_outputs("{control}"),
     log:
@@ -52,8 +50,6 @@ use rule teacher as control with:
 
 
 use rule teacher as independent with:
-    input:
-        unpack(get_no_input),
     output:
         **member_outputs("ind{i}"),
     log:
