@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 
 from ban.checkpoint import DiskFullError, save_json
+from ban.files import sha256_file
+from ban.identity import member_identity
 from ban.member import run_member
-from ban.store import Store, member_identity, sha256_file
+from ban.store import LOCKS, Store
 from tests.conftest import TINY_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,13 +54,13 @@ def tiny_disk(folder: Path, size: str):
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-def test_identity_is_the_spec_and_the_teachers_bytes(tmp_path):
+def test_store_key_is_the_identity_and_the_teachers_bytes(tmp_path):
     a, b = tmp_path / "a.pt", tmp_path / "b.pt"
     a.write_bytes(b"teacher a")
     b.write_bytes(b"teacher b")
     spec = student_spec()
     assert member_identity(spec, a) == member_identity(spec, a)
-    assert member_identity(spec, a).hash != member_identity(spec, b).hash
+    assert member_identity(spec, a).key != member_identity(spec, b).key
     assert member_identity(spec, a).hash != member_identity({**spec, "train_seed": 2}, a).hash
     assert member_identity(spec, a).teacher_sha256 == sha256_file(a)
     imported = {**TINY_SPEC, "checkpoint": str(a)}
@@ -96,7 +98,7 @@ def test_restores_are_verified_by_hash(tmp_path):
     member = tmp_path / "gen0"
     train(TINY_SPEC, member, store)
     original = {name: (member / name).read_bytes() for name in ("model.pt", "predictions.npz")}
-    entry = Store(store).entry(member_identity(TINY_SPEC).hash)
+    entry = Store(store).entry(member_identity(TINY_SPEC).key)
 
     def rebuild() -> str:
         shutil.rmtree(member)
@@ -104,7 +106,7 @@ def test_restores_are_verified_by_hash(tmp_path):
 
     assert "restored from the store" in rebuild()
     assert {name: (member / name).read_bytes() for name in original} == original
-    assert (member / "model.pt").stat().st_ino == (entry / "model.pt").stat().st_ino  # a hard link: no extra disk
+    assert (member / "model.pt").stat().st_ino != (entry / "model.pt").stat().st_ino  # a copy: results/ cannot reach the store
 
     with np.load(entry / "predictions.npz") as saved:  # forged: uniform probabilities, a new file
         forged = {key: saved[key] for key in saved.files}
@@ -123,13 +125,16 @@ def test_restores_are_verified_by_hash(tmp_path):
 
 
 def finished(folder: Path, spec: dict, store: Store) -> str:
-    """A member folder with three small output files, kept in ``store``; returns its identity."""
+    """A member folder with two small output files and the metrics.json that records them, kept in
+    ``store``; returns its store key."""
     folder.mkdir(parents=True)
-    for name in ("predictions.npz", "model.pt", "metrics.json"):
+    for name in ("predictions.npz", "model.pt"):
         (folder / name).write_text(f"{name} of seed {spec['train_seed']}\n")
     identity = member_identity(spec)
+    files = {name: sha256_file(folder / name) for name in ("model.pt", "predictions.npz")}
+    save_json({**identity.record(), "files": files}, folder / "metrics.json")
     assert store.keep(identity, folder, spec, log=pytest.fail)
-    return identity.hash
+    return identity.key
 
 
 def test_prune_deletes_only_entries_no_member_folder_uses(tmp_path):
@@ -169,7 +174,7 @@ def test_store_files_follow_the_umask(tmp_path):
         os.umask(previous)
     assert out.returncode == 0, out.stderr[-2000:]
     paths = [tmp_path / "store", *(tmp_path / "store").rglob("*")]
-    assert len(paths) == 6  # the store, one entry: model.pt, predictions.npz, metrics.json, record.json
+    assert len(paths) == 9  # the store, one entry: model.pt, predictions.npz, metrics.json, record.json; .locks: 2 locks
     for path in paths:
         assert oct(path.stat().st_mode & 0o777) == oct(0o750 if path.is_dir() else 0o640), path
 
@@ -187,7 +192,7 @@ def test_a_full_store_keeps_the_outputs(tmp_path):
         assert not Store(root).keep(member_identity(TINY_SPEC), folder, TINY_SPEC, log=lines.append)
         assert len(lines) == 1 and lines[0].startswith("warning: not kept in the store") and "no space left" in lines[0]
         assert "120,000 bytes needed" in lines[0], lines
-        assert list(root.iterdir()) == []
+        assert [p.name for p in root.iterdir()] == [LOCKS]
     assert {name: (folder / name).read_bytes() for name in before} == before
 
     # A real training whose store is full: it finishes (exit 0), warns once, keeps what it wrote.
@@ -197,7 +202,7 @@ def test_a_full_store_keeps_the_outputs(tmp_path):
         assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
         warnings = [line for line in (out.stdout + out.stderr).splitlines() if "not kept in the store" in line]
         assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "no space left" in warnings[0], warnings
-        assert list(root.iterdir()) == []
+        assert [p.name for p in root.iterdir()] == [LOCKS]
     recorded = json.loads((tmp_path / "trained" / "metrics.json").read_text())["files"]
     assert recorded.keys() == {"model.pt", "predictions.npz"}
     assert {name: sha256_file(tmp_path / "trained" / name) for name in recorded} == recorded

@@ -357,8 +357,14 @@ def mark_identities():
 if not workflow.remote_exec:
     DIFFERING = mark_identities()
     if DIFFERING:
-        print(f"{len(DIFFERING)} finished members differ from what the config asks (their recorded identity is another; "
-              f"they rerun): {' '.join(DIFFERING[:5])}{' …' if len(DIFFERING) > 5 else ''}", file=sys.stderr)
+        print(
+            f"{len(DIFFERING)} finished members differ from what the config asks (their recorded identity is another; "
+            f"they rerun): {' '.join(DIFFERING[:5])}{' …' if len(DIFFERING) > 5 else ''}",
+            file=sys.stderr,
+        )
     if SAME_AS:
-        print(f"{len(PLANNED)} trained members, {len(PLANNED) - len(SAME_AS)} distinct trainings: {len(SAME_AS)} members "
-              "ask for the training of an earlier one and restore it from the store", file=sys.stderr)
+        print(
+            f"{len(PLANNED)} trained members, {len(PLANNED) - len(SAME_AS)} distinct trainings: {len(SAME_AS)} members "
+            "ask for the training of an earlier one and restore it from the store",
+            file=sys.stderr,
+        )
