@@ -15,10 +15,11 @@ statement is removed. The tree is written out as node types, field names and con
 (``repr``), without positions and without fields that are ``None`` or empty lists
 (``code_text``); its sha256 is hashed together with the module's name and whether it is a package,
 so renaming or moving a module changes the fingerprint. A function or class body that held only a
-docstring stays empty, as no parsed function or class body is: ``def f(): "doc"`` and
+docstring stays empty, which no parsed function or class body can be: ``def f(): "doc"`` and
 ``def f(): pass`` differ, while the docstring's text never counts (a module of only a docstring is
 an empty module). Code that reads a docstring at run time (``__doc__``) is not seen to change
-when the docstring does.
+when the docstring does. The tree is the running Python's: a Python version that parses the same
+source into other nodes or fields gives other fingerprints.
 
 What counts as an edge of module ``m`` (only modules of the package itself; the standard library
 and third-party packages are not followed):
