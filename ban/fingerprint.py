@@ -4,8 +4,22 @@ A rule's result depends on the code its command runs, and that is the transitive
 imports of one entry module: training runs ``ban.member``, ensembles ``ban.ensemble``, tables
 ``ban.report.tables`` (and ``ban.report.paper`` for a study that lists the paper's numbers), plots
 ``ban.report.plots`` (``ENTRY_MODULES``). ``ban/cli.py`` is argument plumbing and is not an entry.
-A job's fingerprint is ``sha256`` over the files of that closure, so editing a module reruns
-exactly the jobs whose command can execute it.
+A job's fingerprint is ``sha256`` over the name and the *code* of every module of that closure, so
+editing a module's code reruns exactly the jobs whose command can execute it.
+
+A module's code is its AST without docstrings; comments, docstrings and formatting do not count.
+``ast.parse`` drops comments, blank lines, line breaks and indentation; a docstring is the first
+statement of a module, class, function or async function body when that statement is a bare
+``str`` constant (Python's rule: an f-string or a bytes literal is not one), and only that one
+statement is removed. The tree is written out as node types, field names and constant values
+(``repr``), without positions and without fields that are ``None`` or empty lists
+(``code_text``); its sha256 is hashed together with the module's name and whether it is a package,
+so renaming or moving a module changes the fingerprint. A function or class body that held only a
+docstring stays empty, which no parsed function or class body can be: ``def f(): "doc"`` and
+``def f(): pass`` differ, while the docstring's text never counts (a module of only a docstring is
+an empty module). Code that reads a docstring at run time (``__doc__``) is not seen to change
+when the docstring does. The tree is the running Python's: a Python version that parses the same
+source into other nodes or fields gives other fingerprints.
 
 What counts as an edge of module ``m`` (only modules of the package itself; the standard library
 and third-party packages are not followed):
@@ -51,14 +65,16 @@ class FingerprintError(ValueError):
 
 @dataclass(frozen=True)
 class Module:
-    """One module of the package: its file, and the modules its code imports (``uses``: anywhere
-    in the file; ``runs``: at module level, i.e. when the module is executed)."""
+    """One module of the package: its file, the modules its code imports (``uses``: anywhere in the
+    file; ``runs``: at module level, i.e. when the module is executed) and ``code``, the sha256 of
+    its ``code_text``."""
 
     name: str
     path: Path
     is_package: bool
     uses: frozenset[str] = field(default_factory=frozenset)
     runs: frozenset[str] = field(default_factory=frozenset)
+    code: str = ""
 
 
 def module_files(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[str, Path]:
@@ -130,8 +146,50 @@ def _imports(name: str, is_package: bool, tree: ast.AST, known: set[str]) -> tup
     return uses, runs
 
 
+_DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    """Whether a body's first statement is its docstring: a bare ``str`` constant."""
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
+def code_text(tree: ast.AST) -> str:
+    """The code of a parsed module as text: ``Type(field=value,...)`` for each node, constants as
+    their ``repr``, without the docstring of each module, class and (async) function body, without
+    positions, and without fields that are ``None`` or ``[]`` (a field is either a list or not, so
+    leaving these out loses nothing). ``tree`` is not changed."""
+    parts: list[str] = []
+
+    def write(node: object) -> None:
+        if isinstance(node, ast.AST):
+            parts.append(f"{type(node).__name__}(")
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if name == "body" and isinstance(node, _DOCSTRING_OWNERS) and value and _is_docstring(value[0]):
+                    value = value[1:]
+                if value is None or (isinstance(value, list) and not value):
+                    continue
+                parts.append(f"{name}=")
+                write(value)
+                parts.append(",")
+            parts.append(")")
+        elif isinstance(node, list):
+            parts.append("[")
+            for item in node:
+                write(item)
+                parts.append(",")
+            parts.append("]")
+        else:
+            parts.append(repr(node))
+
+    write(tree)
+    return "".join(parts)
+
+
 def import_graph(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[str, Module]:
-    """Every module below ``root`` with the package modules it imports (see the module doc)."""
+    """Every module below ``root`` with the package modules it imports (see the module doc) and
+    the sha256 of its code (``code_text``), from one parse of each file."""
     files = module_files(root, package)
     known = set(files)
     graph = {}
@@ -139,7 +197,8 @@ def import_graph(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[s
         is_package = path.name == "__init__.py"
         tree = ast.parse(path.read_bytes(), filename=str(path))
         uses, runs = _imports(name, is_package, tree, known)
-        graph[name] = Module(name, path, is_package, frozenset(uses), frozenset(runs))
+        code = hashlib.sha256(code_text(tree).encode()).hexdigest()
+        graph[name] = Module(name, path, is_package, frozenset(uses), frozenset(runs), code)
     return graph
 
 
@@ -169,14 +228,15 @@ def closure(module: str, graph: dict[str, Module] | None = None) -> list[str]:
 
 
 def fingerprint(*modules: str, graph: dict[str, Module] | None = None) -> str:
-    """sha256 (16 hex digits) over the name and bytes of every file in the closures of ``modules``."""
+    """sha256 (16 hex digits) over the name and the code (``Module.code``: comments, docstrings and
+    formatting do not count) of every module in the closures of ``modules``."""
     graph = import_graph() if graph is None else graph
     names = sorted({name for module in modules for name in closure(module, graph)})
     digest = hashlib.sha256()
     for name in names:
         entry = graph[name]
         digest.update(f"{name}{'/__init__' if entry.is_package else ''}.py\0".encode())
-        digest.update(entry.path.read_bytes() + b"\0")
+        digest.update(f"{entry.code}\0".encode())
     return digest.hexdigest()[:16]
 
 

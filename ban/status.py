@@ -2,8 +2,8 @@
 
 A member is ``missing`` (no ``metrics.json``), ``finished`` (its ``metrics.json`` records the
 current code fingerprint of its rule: ``ban.member``'s import closure for trained members,
-``ban.ensemble``'s for ensembles, see ``ban.fingerprint``) or ``finished (older code)`` (it
-records another fingerprint, or none). Paths are relative to the working directory, as the
+``ban.ensemble``'s for ensembles, see ``ban.fingerprint``; comments, docstrings and formatting do
+not count) or ``finished (older code)`` (it records another fingerprint, or none). Paths are relative to the working directory, as the
 workflow's are.
 """
 

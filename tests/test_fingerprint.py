@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from ban.fingerprint import ENTRY_MODULES, FingerprintError, RuleCode, closure, fingerprint, import_graph
+from ban.fingerprint import ENTRY_MODULES, FingerprintError, RuleCode, closure, code_text, fingerprint, import_graph
 
 FILES = {
     # a lazy attribute hook: its import runs only when someone imports the package by name
@@ -60,10 +62,10 @@ def test_dynamic_imports_by_name_and_by_package_prefix(package):
 def test_fingerprint_changes_exactly_with_the_closure(package):
     before = fingerprint("pkg.a", graph=import_graph(package))
     with open(package / "unused.py", "a") as handle:
-        handle.write("# not imported by pkg.a\n")
+        handle.write("EDITED = 'not imported by pkg.a'\n")
     assert fingerprint("pkg.a", graph=import_graph(package)) == before
     with open(package / "sub" / "d.py", "a") as handle:
-        handle.write("# imported through pkg/sub/__init__.py\n")
+        handle.write("EDITED = 'imported through pkg/sub/__init__.py'\n")
     changed = fingerprint("pkg.a", graph=import_graph(package))
     assert changed != before and len(changed) == 16
     assert fingerprint("pkg.a", "pkg.e", graph=import_graph(package)) == changed  # pkg.e is in pkg.a's closure
@@ -90,3 +92,136 @@ def test_rule_entry_modules_of_ban():
     assert "ban.report.frame" in closure("ban.report.plots", graph)
     code = RuleCode()
     assert code("training") == fingerprint("ban.member", graph=graph) == code.of_member("cwtm") != code.of_member("ens2")
+
+
+CODE = '''\
+"""Module docstring."""
+
+import math
+
+NAME = "scale"
+
+
+class Scale:
+    """Class docstring."""
+
+    factor = 2.0
+
+    def apply(self, x, y=1):
+        """Method docstring."""
+        # a comment
+        return math.sqrt(x * self.factor + y)
+
+
+async def fetch(name):
+    """Async function docstring."""
+    label = f"item {name}"
+    return label
+
+
+def plain():
+    return NAME
+
+
+def only_a_docstring():
+    """Only a docstring."""
+
+
+def first_an_fstring(name):
+    f"not a docstring: {name}"
+    return name
+
+
+VALUE = 1
+'''
+
+SAME_CODE = {
+    "a comment line": ("# a comment\n", "# another comment\n# and one more\n"),
+    "a trailing comment": ("VALUE = 1\n", "VALUE = 1  # why one\n"),
+    "the module docstring": ('"""Module docstring."""', '"""Module docstring,\n\nnow with a paragraph."""'),
+    "no module docstring": ('"""Module docstring."""\n', ""),
+    "the class docstring": ('"""Class docstring."""', "'Class docstring, in single quotes.'"),
+    "the method docstring": ('"""Method docstring."""', '"""Method docstring: the square root of x·factor + y."""'),
+    "the async function docstring": ('"""Async function docstring."""', '"""Another."""'),
+    "a docstring that is the whole body": ('"""Only a docstring."""', '"""Only a docstring, edited."""'),
+    "a new docstring": ("def plain():\n", 'def plain():\n    """A new docstring."""\n'),
+    "blank lines": ("\n\nclass Scale:", "\nclass Scale:"),
+    "line breaks inside parentheses": (
+        "math.sqrt(x * self.factor + y)",
+        "math.sqrt(\n            x * self.factor\n            + y\n        )",
+    ),
+    "quotes and spacing": ('f"item {name}"', "f'item {name}'"),
+    "a float's spelling": ("factor = 2.0", "factor = 2."),
+}
+
+OTHER_CODE = {
+    "a constant": ("factor = 2.0", "factor = 3.0"),
+    "an operator": ("x * self.factor + y", "x * self.factor - y"),
+    "a default argument": ("y=1", "y=2"),
+    "a new statement": ("    return label\n", "    print(label)\n    return label\n"),
+    "an assigned string": ('NAME = "scale"', 'NAME = "scales"'),
+    "an f-string": ('f"item {name}"', 'f"items {name}"'),
+    "an f-string that starts a body (not a docstring)": ("not a docstring: {name}", "still not a docstring: {name}"),
+    "a docstring-only body replaced by pass": ('"""Only a docstring."""', "pass"),
+    "a docstring-only body replaced by ...": ('"""Only a docstring."""', "..."),
+}
+
+
+def code_fingerprint(package: Path, text: str) -> str:
+    (package / "sub" / "d.py").write_text(text)  # in pkg.a's closure, through pkg/sub/__init__.py
+    return fingerprint("pkg.a", graph=import_graph(package))
+
+
+@pytest.mark.parametrize("edit", SAME_CODE, ids=str)
+def test_comments_docstrings_and_formatting_do_not_count(package, edit):
+    old, new = SAME_CODE[edit]
+    assert CODE.count(old) == 1
+    assert code_fingerprint(package, CODE.replace(old, new)) == code_fingerprint(package, CODE)
+
+
+@pytest.mark.parametrize("edit", OTHER_CODE, ids=str)
+def test_every_code_edit_counts(package, edit):
+    old, new = OTHER_CODE[edit]
+    assert CODE.count(old) == 1
+    assert code_fingerprint(package, CODE.replace(old, new)) != code_fingerprint(package, CODE)
+
+
+def test_a_body_of_only_a_docstring_is_not_pass():
+    """The docstring goes, the body stays empty: distinct from ``pass``, the same as any other
+    docstring; a docstring before ``pass`` leaves ``pass``."""
+    texts = {
+        "docstring": 'def f():\n    """Doc."""\n',
+        "other docstring": "def f():\n    'Other.'\n",
+        "pass": "def f():\n    pass\n",
+        "docstring, pass": 'def f():\n    """Doc."""\n    pass\n',
+        "class docstring": 'class A:\n    """Doc."""\n',
+        "class pass": "class A:\n    pass\n",
+    }
+    code = {name: code_text(ast.parse(text)) for name, text in texts.items()}
+    assert code["docstring"] == code["other docstring"] != code["pass"] == code["docstring, pass"]
+    assert code["class docstring"] != code["class pass"]
+    assert code_text(ast.parse('"""Only a module docstring."""\n')) == code_text(ast.parse(""))
+
+
+def test_two_string_statements_lose_only_the_first():
+    """Only the first statement of a body is its docstring; a second bare string is code."""
+    first = code_text(ast.parse('def f():\n    "doc"\n    "one"\n'))
+    assert first == code_text(ast.parse('def f():\n    "other doc"\n    "one"\n'))
+    assert first != code_text(ast.parse('def f():\n    "doc"\n    "two"\n'))
+    assert first != code_text(ast.parse('def f():\n    "one"\n'))
+
+
+def test_renaming_a_module_changes_the_fingerprint(package):
+    """The same code under another name: pkg.plugins imports every pkg.plugins.* by prefix."""
+    before = fingerprint("pkg.plugins", graph=import_graph(package))
+    (package / "plugins" / "two.py").rename(package / "plugins" / "three.py")
+    graph = import_graph(package)
+    assert closure("pkg.plugins", graph) == ["pkg", "pkg.plugins", "pkg.plugins.one", "pkg.plugins.three"]
+    assert fingerprint("pkg.plugins", graph=graph) != before
+
+
+def test_the_graph_holds_the_code_and_fingerprints_read_no_file(package):
+    graph = import_graph(package)
+    before = fingerprint("pkg.a", graph=graph)
+    shutil.rmtree(package)
+    assert fingerprint("pkg.a", graph=graph) == before

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ban.members import CONTROLS
-from tests.workflow.conftest import read_config, snakemake, write_config
+from tests.workflow.conftest import edit_code, read_config, snakemake, write_config
 
 CLAIM_IDS = {"ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", "ens_beats_members",
              "ens_beats_indep", "students_better_calibrated_ece", "students_better_calibrated_nll",
@@ -82,11 +82,9 @@ def test_gains_plot_and_intervals_in_the_table(finished_tiny):
 
 
 def test_editing_the_claims_code_reruns_only_the_claims(tiny_copy):
-    with open(tiny_copy / "ban/report/claims.py", "a") as handle:
-        handle.write("\n# a change to the claims\n")
+    edit_code(tiny_copy / "ban/report/claims.py", "a change to the claims")
     assert dry_run_counts(tiny_copy) == {"claims": 1, "all": 1}
-    with open(tiny_copy / "ban/report/fidelity.py", "a") as handle:
-        handle.write("\n# a change to the fidelity table\n")
+    edit_code(tiny_copy / "ban/report/fidelity.py", "a change to the fidelity table")
     assert dry_run_counts(tiny_copy) == {"claims": 1, "table": 4, "all": 1}  # tables.py imports fidelity.py
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.workflow.conftest import REPO, make_project, planned_jobs, read_config, snakemake, write_config
+from tests.workflow.conftest import REPO, edit_code, make_project, planned_jobs, read_config, snakemake, write_config
 
 TRAINED = {f"seed{s}/{m}" for s in (0, 1) for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1")}
 ENSEMBLES = {f"seed{s}/ens2" for s in (0, 1)}
@@ -99,17 +99,14 @@ def test_changing_a_control_reruns_only_that_control(tiny_copy):
 
 
 def test_training_code_change_reruns_training(tiny_copy):
-    with open(tiny_copy / "ban/objectives.py", "a") as handle:
-        handle.write("\n# a change to training code\n")
+    edit_code(tiny_copy / "ban/objectives.py", "a change to training code")
     assert planned_jobs(tiny_copy) == TRAINED | ENSEMBLES | INDEPENDENT_ENSEMBLES | {"table", "plot", "claims"}
 
 
 def test_plot_code_change_reruns_only_plots(tiny_copy):
-    with open(tiny_copy / "ban/report/plots.py", "a") as handle:
-        handle.write("\n# a change to plotting code\n")
+    edit_code(tiny_copy / "ban/report/plots.py", "a change to plotting code")
     assert planned_jobs(tiny_copy) == {"plot"}
-    with open(tiny_copy / "ban/report/tables.py", "a") as handle:
-        handle.write("\n# a change to table code\n")
+    edit_code(tiny_copy / "ban/report/tables.py", "a change to table code")
     assert planned_jobs(tiny_copy) == {"plot", "table"}
 
 

@@ -25,7 +25,7 @@ from ban.study import (
 from ban.sweeps import cells as sweep_cells
 from ban.tasks import TASKS, table_stems
 
-CODE = RuleCode()  # fingerprints of each rule's code, from the imports of ban/ (ban/fingerprint.py)
+CODE = RuleCode()  # fingerprints of each rule's code (its AST, not comments or docstrings), from the imports of ban/ (ban/fingerprint.py)
 RERUN_ON_CODE_CHANGE = config["rerun_on_code_change"]
 DEVICE = config["device"]
 USES_GPU = int(DEVICE.startswith("cuda") or (DEVICE == "auto" and shutil.which("nvidia-smi") is not None))
