@@ -1,15 +1,24 @@
 """``python -m ban status``: which members of each study are done, and on which code (no torch).
 
-A member is ``missing`` (no ``metrics.json``), ``finished`` (its ``metrics.json`` records the
-current code fingerprint of its rule: ``ban.member``'s import closure for trained members,
-``ban.ensemble``'s for ensembles, see ``ban.fingerprint``; comments, docstrings and formatting do
-not count) or ``finished (older code)`` (it records another fingerprint, or none). Paths are relative to the working directory, as the
-workflow's are.
+A member is
+
+- ``missing``: no readable ``metrics.json``;
+- ``finished``: a trained member whose ``metrics.json`` records the identity today's config asks
+  for (``ban.plan``, ``ban.identity``) in today's environment; an ensemble that records the
+  current code fingerprint of its rule (``ban.fingerprint``; comments, docstrings and formatting
+  do not count);
+- ``finished (older code)``: it records another code fingerprint (or none), so it differs;
+- ``differs from the config``: a trained member whose recorded identity is not the one the config
+  asks for (a changed recipe, dataset, teacher or imported checkpoint): the next run retrains it;
+- ``finished (other environment: torch 2.13.0 -> 2.14.1, ...)``: the identity is right but it was
+  trained with other library versions, device kind or CPU kernel level; it is kept (a rerun does
+  not retrain it); delete its folder to retrain it here.
+
+Paths are relative to the working directory, as the workflow's are.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +26,15 @@ from pathlib import Path
 import yaml
 
 from ban.configfile import unreadable_problems
+from ban.environment import environment as current_environment
 from ban.fingerprint import RuleCode
+from ban.plan import compare, planned_members, recorded_metrics
 from ban.study import StudyError, iter_members, member_dir
 
 SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 MISSING, FINISHED, OLDER = "missing", "finished", "finished (older code)"
-STATES = (FINISHED, OLDER, MISSING)
+DIFFERS, OTHER_ENV = "differs from the config", "finished (other environment)"
+STATES = (FINISHED, OTHER_ENV, OLDER, DIFFERS, MISSING)
 
 
 @dataclass(frozen=True)
@@ -60,28 +72,33 @@ def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
     return config
 
 
-def recorded_code(metrics_path: Path) -> str | None:
-    try:
-        return json.loads(metrics_path.read_text()).get("code")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def member_statuses(config: dict, code: RuleCode | None = None, root: Path = Path(".")) -> list[MemberStatus]:
+def member_statuses(config: dict, code: RuleCode | None = None, root: Path = Path("."),
+                    environment: dict | None = None) -> list[MemberStatus]:
     """The state of every member of every study of ``config``, in config order."""
     code = code or RuleCode()
     try:
         members = list(iter_members(config))
+        planned = planned_members(config, code, root=root)
     except StudyError as err:
         raise ValueError(f"invalid config: {err}") from None
+    if environment is None:
+        environment = current_environment(config.get("device", "auto"))
     statuses = []
-    for study, lineage, seed, member in members:
-        metrics = Path(root) / member_dir(study, lineage, seed, member) / "metrics.json"
-        if not metrics.is_file():
+    for member in members:
+        metrics = recorded_metrics(Path(root) / member_dir(*member) / "metrics.json")
+        if metrics is None:
             state = MISSING
+        elif member not in planned:  # an ensemble: its code only
+            state = FINISHED if metrics.get("code") == code.of_member(member[3]) else OLDER
         else:
-            state = FINISHED if recorded_code(metrics) == code.of_member(member) else OLDER
-        statuses.append(MemberStatus(study, lineage, int(seed), member, state))
+            found = compare(planned[member], metrics, environment)
+            if found.differs:
+                state = OLDER if found.older_code else DIFFERS
+            elif found.changes:
+                state = f"{OTHER_ENV}: {', '.join(found.changes)}"
+            else:
+                state = FINISHED
+        statuses.append(MemberStatus(member[0], member[1], int(member[2]), member[3], state))
     return statuses
 
 
@@ -90,8 +107,8 @@ def format_status(statuses: list[MemberStatus]) -> str:
     blocks = []
     for study in dict.fromkeys(s.study for s in statuses):
         rows = [s for s in statuses if s.study == study]
-        counts = Counter(s.state for s in rows)
-        summary = ", ".join(f"{counts[state]} {state}" for state in STATES)
+        counts = Counter(s.state.partition(":")[0] for s in rows)
+        summary = ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state] or state in (FINISHED, MISSING))
         table = [("lineage", "seed", "member", "status")] + [(s.lineage, str(s.seed), s.member, s.state) for s in rows]
         widths = [max(len(row[i]) for row in table) for i in range(3)]
         lines = [f"{study}: {len(rows)} members: {summary}"]

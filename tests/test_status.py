@@ -13,6 +13,8 @@ import yaml
 
 from ban.configfile import ALLOWED
 from ban.fingerprint import RuleCode
+from ban.environment import environment
+from ban.plan import planned_members
 from ban.status import FINISHED, MISSING, OLDER, load_config, member_statuses
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,10 +30,12 @@ def project(tmp_path) -> Path:
     config["studies"]["tiny"]["seeds"] = [0]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     code = RuleCode()
-    for member, recorded in {"gen0": code("training"), "gen1": "0123456789abcdef", "cwtm": None, "ens2": code("ensemble")}.items():
+    planned = planned_members(load_config(tmp_path / "config.yaml"), code)
+    gen0 = {"code": code("training"), "identity": planned[("tiny", "cnn", 0, "gen0")].identity, "environment": environment()}
+    for member, recorded in {"gen0": gen0, "gen1": {"code": "0123456789abcdef"}, "cwtm": {}, "ens2": {"code": code("ensemble")}}.items():
         folder = tmp_path / "results/tiny/cnn/seed0" / member
         folder.mkdir(parents=True)
-        (folder / "metrics.json").write_text(json.dumps({"member": member} | ({"code": recorded} if recorded else {})))
+        (folder / "metrics.json").write_text(json.dumps({"member": member} | recorded))
     return tmp_path
 
 

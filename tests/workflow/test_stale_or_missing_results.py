@@ -40,9 +40,9 @@ def log_of(project: Path, label: str) -> str:
 
 
 def entry_of(project: Path, label: str) -> Path:
-    """The store entry of a finished member (its metrics.json records its identity)."""
-    identity = json.loads((project / f"results/tiny/cnn/{label}/metrics.json").read_text())["identity"]
-    return project / ".ban-store" / identity
+    """The store entry of a finished member (its metrics.json records its store key)."""
+    key = json.loads((project / f"results/tiny/cnn/{label}/metrics.json").read_text())["store_key"]
+    return project / ".ban-store" / key
 
 
 def test_a_changed_teacher_retrains_its_students_and_a_revert_restores_them_verified(tiny_copy):
