@@ -31,6 +31,7 @@ bytes; on a GPU two trainings of one identity may differ).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -61,10 +62,16 @@ def training_spec(spec: dict) -> dict:
     kept = {key: value for key, value in spec.items() if key not in NAME_KEYS and key != "checkpoint"}
     kept["dataset"] = {key: value for key, value in spec["dataset"].items() if key not in PLACE_KEYS}
     if not kept.get("code"):
-        from ban.fingerprint import RuleCode
-
-        kept["code"] = RuleCode()("training")
+        kept["code"] = current_training_code()
     return kept
+
+
+@functools.cache
+def current_training_code() -> str:
+    """The training code fingerprint of the package as it is now (``ban.fingerprint``)."""
+    from ban.fingerprint import RuleCode
+
+    return RuleCode()("training")
 
 
 def member_fields(spec: dict) -> dict:

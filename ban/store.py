@@ -355,6 +355,12 @@ class Store:
         for path in [entry.path for entry in self.unused()] + self.stale_temporaries():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
+        for lock in self.root.glob(f"{LOCKS}/*.*") if self.enabled else ():
+            if not self.entry(lock.stem).exists():  # a lock of a pruned (or never kept) entry
+                with contextlib.suppress(OSError):
+                    with open(lock, "a+") as handle:  # not while a job holds it
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        lock.unlink()
         return removed
 
 

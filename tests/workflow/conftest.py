@@ -52,10 +52,11 @@ def project_env(project: Path) -> dict[str, str]:
             "BAN_STORE": str(project / ".ban-store")}
 
 
-def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A real Snakemake run in ``project`` (``env``: variables to add to the job environment)."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=project, env=project_env(project), capture_output=True, text=True, timeout=timeout,
+        cwd=project, env={**project_env(project), **(env or {})}, capture_output=True, text=True, timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
