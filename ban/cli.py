@@ -153,6 +153,9 @@ def _cmd_store(args: argparse.Namespace) -> None:
     unused_size = sum(e.size for e in unused)
     print(f"{store.root}: {len(entries)} kept trainings, {size / 1e6:.1f} MB; {len(entries) - len(unused)} in use by a "
           f"member folder, {len(unused)} not ({unused_size / 1e6:.1f} MB: earlier specs, restorable by going back to them)")
+    unreadable = [e.path.name for e in entries if e.record is None]
+    if unreadable:
+        print(f"{len(unreadable)} without a readable record.json (never restored): {', '.join(n[:16] for n in unreadable)}")
     if not args.prune:
         return
     stale = store.stale_temporaries()
