@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -85,6 +86,37 @@ def _cmd_ensemble(args: argparse.Namespace) -> None:
     print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score_summary(metrics)}")
 
 
+DATA_PATH_KEYS = ("root", "folder")
+"""Dataset keys naming a folder a loader reads and may write (stage, decompress, download)."""
+
+
+def evaluation_dataset(dataset: object, checkpoint: str, data_root: str | None, download: bool, project: Path) -> dict:
+    """The ``load_dataset`` arguments for scoring ``checkpoint``: its embedded spec's ``dataset``,
+    with its keys checked against the loader (``ban.validate.check_dataset_keys``), ``download``
+    from the command line only, and its folders (``root``, ``folder``) replaced by ``data_root``
+    when the command line names one, else kept only when they lie inside ``project``. Anything
+    else is a one-line ``ValueError`` naming the checkpoint and the key."""
+    from ban.validate import check_dataset_keys
+
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
+        raise ValueError(f"{checkpoint}: its spec's dataset is not a mapping with a name: {dataset!r}")
+    dataset = dict(dataset)
+    if problems := check_dataset_keys(dataset):
+        raise ValueError(f"{checkpoint}: its spec's {problems[0]}")
+    dataset["download"] = download
+    if data_root is not None:
+        return {key: value for key, value in dataset.items() if key not in DATA_PATH_KEYS} | {"root": data_root}
+    inside = os.path.abspath(project)
+    for key in DATA_PATH_KEYS:
+        folder = dataset.get(key)
+        if folder is None:
+            continue
+        if not isinstance(folder, str) or os.path.commonpath([inside, os.path.abspath(os.path.join(inside, folder))]) != inside:
+            raise ValueError(f"{checkpoint}: its spec's dataset.{key} {folder!r} is outside this project ({inside}); "
+                             "name the data folder with --data-root")
+    return dataset
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from ban import checkpoint as ckpt_io
     from ban.datasets import load_dataset
@@ -93,10 +125,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     ckpt = ckpt_io.load_torch(Path(args.checkpoint))
     spec = ckpt.get("spec") or {}
-    dataset = dict(spec.get("dataset", {"name": ckpt.get("dataset")}))
-    if args.data_root:
-        dataset["root"] = args.data_root
-    data = load_dataset(**dataset)
+    dataset = spec.get("dataset", {"name": ckpt.get("dataset")}) if isinstance(spec, dict) else None
+    data = load_dataset(**evaluation_dataset(dataset, args.checkpoint, args.data_root, args.download, Path.cwd()))
     ckpt = ckpt_io.load_model_checkpoint(Path(args.checkpoint), dataset=data.name, num_classes=data.num_classes)
     device = resolve_device(args.device)
     model = ckpt_io.build_from_checkpoint(ckpt, args.checkpoint).to(device)
@@ -159,6 +189,9 @@ def _cmd_store(args: argparse.Namespace) -> None:
     unused_size = sum(e.size for e in unused)
     print(f"{store.root}: {len(entries)} kept trainings, {size / 1e6:.1f} MB; {len(entries) - len(unused)} in use by a "
           f"member folder, {len(unused)} not ({unused_size / 1e6:.1f} MB: earlier specs, restorable by going back to them)")
+    unreadable = [e.path.name for e in entries if e.record is None]
+    if unreadable:
+        print(f"{len(unreadable)} without a readable record.json (never restored): {', '.join(n[:16] for n in unreadable)}")
     if not args.prune:
         return
     stale = store.stale_temporaries()
@@ -207,7 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a model.pt on its dataset's test split")
     p.add_argument("checkpoint")
-    p.add_argument("--data-root", help="override the dataset root stored in the checkpoint")
+    p.add_argument("--data-root", help="the dataset's folder (ptb: its ptb/ subfolder), instead of the checkpoint's root and "
+                                       "folder; without it those must lie inside the working directory")
+    p.add_argument("--download", action="store_true", help="download the dataset when its files are missing "
+                                                           "(the checkpoint's download setting is not used)")
     p.add_argument("--device", default="auto")
     p.set_defaults(run=_cmd_evaluate)
 

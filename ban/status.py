@@ -46,17 +46,12 @@ class MemberStatus:
     state: str
 
 
-def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
-    """The config at ``path``, validated against the workflow's schema with its defaults filled in,
-    its sweeps expanded into studies. A file that cannot be read, or is not valid, is a
-    ``ValueError`` of one line naming it."""
+def _validate(config: dict, schema: str | Path, path: Path) -> None:
+    """Snakemake's schema validation (it fills in the defaults); a violation is a ``ValueError``
+    ``<path>: <problem> (at <instance>)``."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    path = Path(path)
-    if problems := unreadable_problems(path):
-        raise ValueError(problems[0])
-    config = yaml.safe_load(path.read_text()) or {}
     try:
         validate(config, str(schema))
     except WorkflowError as err:
@@ -64,11 +59,29 @@ def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
         problem = next((line.removeprefix("ValidationError: ") for line in lines if line.startswith("ValidationError: ")), lines[0])
         where = next((line.removeprefix("On ").rstrip(":") for line in lines if line.startswith("On instance")), "")
         raise ValueError(f"{path}: {problem}" + (f" (at {where})" if where else "")) from None
+
+
+def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
+    """The config at ``path``, validated against the workflow's schema with its defaults filled in,
+    its sweeps expanded into studies (each cell validated as a study). A file that cannot be read,
+    is not YAML, or is not valid, is a ``ValueError`` of one line naming it."""
+    path = Path(path)
+    if problems := unreadable_problems(path):
+        raise ValueError(problems[0])
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"{path}: not valid YAML ({getattr(err, 'problem', None) or type(err).__name__}{at})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the top level is {type(config).__name__}, not a mapping (with studies: or sweeps:)")
+    _validate(config, schema, path)
     if config.get("sweeps"):  # each cell of a sweep is a study (ban/sweeps.py)
         from ban.sweeps import expand_sweeps
 
         config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
-        validate(config, str(schema))
+        _validate(config, schema, path)
     return config
 
 

@@ -103,9 +103,20 @@ def _reason(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
+def _readable_record(record: object) -> bool:
+    """Whether a parsed ``record.json`` has the shape the readers rely on: an object whose
+    ``files`` is an object of strings and whose ``placed`` (when present) is a list of strings."""
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+        return False
+    placed = record.get("placed", [])
+    return all(isinstance(v, str) for v in record["files"].values()) and isinstance(placed, list) and all(
+        isinstance(folder, str) for folder in placed)
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One kept training: its folder and ``record.json`` (None when unreadable)."""
+    """One kept training: its folder and ``record.json`` (None when unreadable, or not of the
+    layout in the module docstring: such an entry is never restored either)."""
 
     path: Path
     record: dict | None
@@ -311,8 +322,7 @@ class Store:
                     record = json.loads((path / RECORD).read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     record = None
-                usable = isinstance(record, dict) and isinstance(record.get("files"), dict) and isinstance(record.get("placed", []), list)
-                found.append(Entry(path, record if usable else None))
+                found.append(Entry(path, record if _readable_record(record) else None))
         return found
 
     @staticmethod

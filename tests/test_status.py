@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from ban.configfile import ALLOWED
-from ban.fingerprint import RuleCode
 from ban.environment import environment
+from ban.fingerprint import RuleCode
 from ban.plan import planned_members
 from ban.status import FINISHED, MISSING, OLDER, load_config, member_statuses
 
@@ -74,3 +74,26 @@ def test_status_names_a_config_file_it_cannot_read(project, name, why):
                          text=True, env=ENV)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.splitlines() == [f"error: {name}: {why} ({ALLOWED})"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("studies: [\n", "error: bad.yaml: not valid YAML (expected the node content, but found '<stream end>' at line 2 column 1)"),
+    ("- tiny\n", "error: bad.yaml: the top level is list, not a mapping (with studies: or sweeps:)"),
+])
+def test_status_names_a_config_file_that_is_not_a_mapping_of_yaml(project, text, line):
+    (project / "bad.yaml").write_text(text)
+    out = subprocess.run([sys.executable, "-m", "ban", "status", "--configfile", "bad.yaml"], cwd=project, capture_output=True,
+                         text=True, env=ENV)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [line]
+
+
+def test_status_names_a_sweep_cell_out_of_the_schemas_bounds(project):
+    base = yaml.safe_load(TINY.read_text())["studies"]["tiny"]
+    config = {"sweeps": {"long": {"base": base, "factors": {"recipe.epochs": [3, 1000000]}}}}
+    (project / "sweep.yaml").write_text(yaml.safe_dump(config))
+    out = subprocess.run([sys.executable, "-m", "ban", "status", "--configfile", "sweep.yaml"], cwd=project, capture_output=True,
+                         text=True, env=ENV)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == ["error: sweep.yaml: 1000000 is greater than the maximum of 100000 "
+                                       "(at instance['studies']['long.epochs1000000']['recipe']['epochs'])"]

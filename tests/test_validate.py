@@ -2,6 +2,10 @@
 
 import copy
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +102,17 @@ def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, 
     assert problems[2].startswith(f"{relative}/predictions.npz: probs are 100×4, the test set is 128×4")
     (folder / "metrics.json").write_text(json.dumps({"task": "image", "test_error": 1.0}))
     assert "lacks score(s) test_nll, test_ece" in check_specs([tiny_spec], finished=[relative])[0]
+
+
+def test_a_synthetic_dataset_too_large_to_make_is_one_line(tiny_spec, tmp_path):
+    """``n_train: 100000000000`` is refused by the pre-flight (``python -m ban check``, as the
+    workflow runs it) before any allocation: one line naming the sizes and what is allowed."""
+    spec = copy.deepcopy(tiny_spec)
+    spec["dataset"]["n_train"] = 100_000_000_000
+    (tmp_path / "specs.json").write_text(json.dumps({"specs": [spec], "device": "cpu"}))
+    out = subprocess.run([sys.executable, "-m", "ban", "check", "--specs", str(tmp_path / "specs.json")], capture_output=True,
+                         text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, timeout=300)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [
+        "error: t/cnn/seed0/gen0: dataset: synthetic: n_train 100000000000 + n_test 128 images and num_classes 4 prototypes of "
+        "1x12x12 are 14400000019008 values, more than 2^30 (4 GiB of float32); lower n_train, n_test, channels or size"]

@@ -358,6 +358,11 @@ def load_cifar100(root: Path, download: bool = False, verify: bool = True) -> Im
 # ----------------------------------------------------------------------------- synthetic
 
 
+SYNTHETIC_MAX_VALUES = 2**30
+"""The most float32 values ``synthetic`` makes (images and class prototypes, 4 GiB): a larger
+dataset is a typo in its sizes, and would fail in an allocation deep in torch."""
+
+
 @DATASETS.register("synthetic")
 def load_synthetic(
     root: Path | None = None,
@@ -380,6 +385,12 @@ def load_synthetic(
         raise DatasetError(
             f"synthetic needs n_train, n_test, channels, num_classes >= 1, size >= 4, noise >= 0; "
             f"got {n_train}, {n_test}, {channels}, {num_classes}, {size}, {noise}"
+        )
+    values = (n_train + n_test + num_classes) * channels * size * size
+    if values > SYNTHETIC_MAX_VALUES:
+        raise DatasetError(
+            f"synthetic: n_train {n_train} + n_test {n_test} images and num_classes {num_classes} prototypes of "
+            f"{channels}x{size}x{size} are {values} values, more than 2^30 (4 GiB of float32); lower n_train, n_test, channels or size"
         )
     generator = torch.Generator().manual_seed(int(data_seed))
     coarse = torch.randn(num_classes, channels, 4, 4, generator=generator)

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shlex
 import shutil
 import sys
 import time
@@ -132,7 +131,9 @@ def get_ensemble_inputs(w):
 
 
 def get_ensemble_members(w, input):
-    return " ".join(shlex.quote(os.path.dirname(p)) for p in input.predictions)
+    """params function: the member folders an ensemble averages (a list: ``{params.members:q}``
+    quotes each)."""
+    return [os.path.dirname(p) for p in input.predictions]
 
 
 def get_ensemble_code(w):
@@ -145,9 +146,10 @@ def get_study_metrics(w):
 
 
 def get_paper_argument(w):
-    """``--paper '<json>'`` when the study lists the paper's single-seed numbers, else nothing."""
+    """params function: ``["--paper", <json>]`` when the study lists the paper's single-seed numbers,
+    else ``[]`` (``{params.paper:q}`` quotes each word; an empty list adds nothing)."""
     paper = config["studies"][w.study].get("paper")
-    return f"--paper {shlex.quote(json.dumps(paper, sort_keys=True))}" if paper else ""
+    return ["--paper", json.dumps(paper, sort_keys=True)] if paper else []
 
 
 def get_output_dir(w, output):
@@ -209,7 +211,7 @@ def check_before_running(plan_file):
     os.makedirs(os.path.dirname(plan_file), exist_ok=True)
     with open(plan_file, "w") as handle:
         json.dump({"specs": training_specs(), "device": DEVICE, "finished": finished_folders()}, handle)
-    shell("python -m ban check --specs {plan_file}")
+    shell("python -m ban check --specs {plan_file:q}")
 
 
 def check_teacher_checkpoints():
@@ -269,9 +271,10 @@ def get_table_inputs(w):
 
 
 def get_margin_argument(w):
-    """``--equivalence-margin X`` when the study sets claims.equivalence_margin, else nothing."""
+    """params function: ``["--equivalence-margin", X]`` when the study sets
+    claims.equivalence_margin, else ``[]`` (``{params.margin:q}`` quotes each word)."""
     margin = config["studies"][w.study].get("claims", {}).get("equivalence_margin")
-    return f"--equivalence-margin {float(margin)!r}" if margin is not None else ""
+    return ["--equivalence-margin", repr(float(margin))] if margin is not None else []
 
 
 SWEEPS = sweep_cells(config)  # sweep -> [(cell study, {factor: value})] (ban/sweeps.py)
@@ -287,8 +290,9 @@ def get_regime_inputs(w):
 
 
 def get_regime_cells(w):
-    """params function: the sweep's cells and their factor values, as JSON for the command line."""
-    return shlex.quote(json.dumps([[name, factors] for name, factors in SWEEPS[w.sweep]], sort_keys=True))
+    """params function: the sweep's cells and their factor values, as JSON for the command line
+    (``{params.cells:q}`` quotes it)."""
+    return json.dumps([[name, factors] for name, factors in SWEEPS[w.sweep]], sort_keys=True)
 
 
 def get_regime_code(w):

@@ -15,5 +15,5 @@ rule ensemble:
         members=get_ensemble_members,
         code=get_ensemble_code,
     shell:
-        "python -m ban ensemble --members {params.members} --name {wildcards.ensemble}"
-        " --code {params.code} --out {output.metrics:q} > {log:q} 2>&1"
+        "python -m ban ensemble --members {params.members:q} --name {wildcards.ensemble:q}"
+        " --code {params.code:q} --out {output.metrics:q} > {log:q} 2>&1"

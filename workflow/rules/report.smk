@@ -34,7 +34,7 @@ rule table:
         paper=get_paper_argument,
         code=get_report_code("table"),
     shell:
-        "python -m ban table --metrics {input.metrics} --out {params.out:q} --stem {wildcards.stem} {params.paper} > {log:q} 2>&1"
+        "python -m ban table --metrics {input.metrics:q} --out {params.out:q} --stem {wildcards.stem:q} {params.paper:q} > {log:q} 2>&1"
 
 
 rule plot:
@@ -74,7 +74,7 @@ rule plot:
         code=get_report_code("plot"),
         margin=get_margin_argument,
     shell:
-        "python -m ban plot --metrics {input} --out {params.out:q} {params.margin} > {log:q} 2>&1"
+        "python -m ban plot --metrics {input:q} --out {params.out:q} {params.margin:q} > {log:q} 2>&1"
 
 
 rule claims:
@@ -102,7 +102,7 @@ rule claims:
         code=get_claims_code,
         margin=get_margin_argument,
     shell:
-        "python -m ban claims --metrics {input} --out {params.out:q} {params.margin} > {log:q} 2>&1"
+        "python -m ban claims --metrics {input:q} --out {params.out:q} {params.margin:q} > {log:q} 2>&1"
 
 
 rule regime:
@@ -131,5 +131,5 @@ rule regime:
         out=get_output_dir,
         code=get_regime_code,
     shell:
-        "python -m ban regime --sweep {wildcards.sweep} --cells {params.cells} --claims {input.claims}"
-        " --metrics {input.metrics} --out {params.out:q} > {log:q} 2>&1"
+        "python -m ban regime --sweep {wildcards.sweep:q} --cells {params.cells:q} --claims {input.claims:q}"
+        " --metrics {input.metrics:q} --out {params.out:q} > {log:q} 2>&1"

@@ -32,7 +32,7 @@ rule teacher:
         teacher=get_teacher_argument,
     shell:
         "python -m ban train --spec {params.spec:q} --out {params.out:q} {params.teacher:q}"
-        " --device {resources.device} --threads {threads} --watch-pid $PPID > {log:q} 2>&1"
+        " --device {resources.device:q} --threads {threads} --watch-pid $PPID > {log:q} 2>&1"
 
 
 use rule teacher as generation with:
