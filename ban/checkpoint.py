@@ -7,7 +7,9 @@ naming the file and the mismatch.
 
 ``model.pt``: ``{"format": "ban.model/1", "state_dict", "model": {"name", "args", "in_channels",
 "num_classes"}, "dataset", "spec"}``.
-``resume.pt``: ``{"format": "ban.resume/1", "identity" (the member's, ``ban.store``), "epoch"
+``model.pt``'s ``spec`` is the training's name-free spec (``ban.identity.training_spec``), so its
+bytes are the same in every study that asks for the training.
+``resume.pt``: ``{"format": "ban.resume/1", "identity" (the member's store key, ``ban.identity``), "epoch"
 (finished epochs), "model", "optimizer", "scheduler", "history", "rng"}``.
 
 A full disk while writing is one line (:class:`DiskFullError`) naming the folder, the bytes
@@ -153,7 +155,7 @@ def _to_tuples(value):
 
 
 def load_resume(out_dir: Path, identity: str) -> dict | None:
-    """The resume state in ``out_dir`` if it belongs to the member ``identity`` (``ban.store``: its
+    """The resume state in ``out_dir`` if it belongs to the store key ``identity`` (``ban.identity``: its
     spec and the bytes of its teacher); ``None`` when there is none.
 
     A resume file of another identity is stale (the settings or the teacher changed): it is

@@ -25,7 +25,8 @@ import json
 import os
 from pathlib import Path
 
-from ban.store import RECORDED_FILES, sha256_file
+from ban.files import sha256_file
+from ban.identity import RECORDED_FILES
 
 
 class HashMemo:

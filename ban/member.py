@@ -2,10 +2,10 @@
 
 ``run_member(spec, out_dir, teacher_path, device, store)`` writes ``model.pt``, ``predictions.npz``
 and ``metrics.json`` (last) into ``out_dir`` and returns the metrics, holding the folder's writer
-lock (``ban.guard``) throughout. The member's identity (``ban.store``: its spec and the sha256 of
-its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and its entry in the
-``store``: when that holds the identity's outputs intact they are restored and nothing is trained
-(``python -m ban train`` looks there before importing torch). Two kinds of member:
+lock (``ban.guard``) throughout. The member's identity and store key (``ban.identity``: everything
+that decides its bytes, no names; the key adds the environment and the teacher's sha256) key its
+``resume.pt`` and its entry in the ``store``: when that holds the key's outputs intact they are
+restored and nothing is trained (``python -m ban train`` looks there before importing torch). Two kinds of member:
 
 - **trained** (teachers, BAN generations, controls): load the data; the dataset's task
   (``ban.tasks``) gives the recipe, model, epoch loop and scores. Load the teacher (students);
@@ -17,11 +17,14 @@ its teacher's ``model.pt`` or imported checkpoint) keys its ``resume.pt`` and it
 - **imported** (a ``gen0`` with ``spec["checkpoint"]``, a teacher trained elsewhere): checked
   against the lineage (``ban.imported``), scored in fp32, and written like a trained teacher.
 
-``metrics.json`` holds ``study, lineage, seed, member, task, model, objective, dataset,
-dataset_spec, num_params, epochs, wall_seconds, history, code, identity, teacher_sha256,
-checkpoint_sha256, files`` (the sha256 of ``model.pt`` and ``predictions.npz``), the task's scores,
-and for students ``teacher_max_prob`` and ``teacher_entropy`` (``mean_teacher_confidence``). ``code`` is the training
-code fingerprint the workflow passed in ``spec["code"]`` (else the current one, ``ban.fingerprint``).
+``metrics.json`` holds ``study, lineage, seed, member, dataset_spec`` (its names and places,
+``ban.identity.member_fields``), ``task, model, objective, dataset, num_params, epochs,
+wall_seconds, history, code, identity, store_key, environment`` (``ban.environment``, with the
+precision in effect), ``teacher_identity, teacher_sha256, checkpoint_sha256, files`` (the sha256
+of ``model.pt`` and ``predictions.npz``), the task's scores, and for students
+``teacher_max_prob`` and ``teacher_entropy`` (``mean_teacher_confidence``). ``code`` is the
+training code fingerprint the workflow passed in ``spec["code"]`` (else the current one,
+``ban.fingerprint``).
 """
 
 from __future__ import annotations

@@ -277,6 +277,11 @@ class Store:
                           "files": files, "placed": [str(out_dir.absolute())]}
                 write_json(tmp / RECORD, record)
                 if entry.exists():
+                    try:
+                        self.check(identity.key)
+                    except Unusable as problem:
+                        if not problem.damaged:
+                            raise OSError(errno.EACCES, f"an entry of this key is there and cannot be read ({problem}); left as it is")
                     aside = Path(tempfile.mkdtemp(prefix=f".{os.getpid()}.", suffix=".old", dir=self.root))
                     os.rename(entry, aside / "entry")
                 try:

@@ -241,3 +241,42 @@ def test_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
         lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and str(disk / "gen0") in lines[0] and "bytes needed" in lines[0], out.stderr
+
+
+def test_an_entry_filed_under_another_key_or_forged_whole_is_refused(tmp_path):
+    """An entry copied under another training's key, and one whose model.pt was replaced with
+    record.json updated to match, are refused (removed) and the member trained again; a restore
+    never serves them."""
+    store = tmp_path / "store"
+    train(TINY_SPEC, tmp_path / "a", store)
+    other = {**TINY_SPEC, "train_seed": 9}
+    misfiled = Store(store).entry(member_identity(other).key)
+    shutil.copytree(Store(store).entry(member_identity(TINY_SPEC).key), misfiled)
+    log = train(other, tmp_path / "b", store)
+    assert "describes another training" in log and "epoch   3/3" in log, log
+    assert sha256_file(tmp_path / "b/predictions.npz") != sha256_file(tmp_path / "a/predictions.npz")
+
+    entry = Store(store).entry(member_identity(TINY_SPEC).key)
+    shutil.copyfile(tmp_path / "b/model.pt", entry / "model.pt")  # forged: another model, and a record to match
+    record = json.loads((entry / "record.json").read_text())
+    record["files"]["model.pt"] = sha256_file(entry / "model.pt")
+    (entry / "record.json").write_text(json.dumps(record))
+    shutil.rmtree(tmp_path / "a")
+    log = train(TINY_SPEC, tmp_path / "a", store)
+    assert "its metrics.json records another training or other files than record.json" in log and "epoch   3/3" in log, log
+
+
+def test_an_unreadable_store_file_is_one_line_and_deletes_nothing(tmp_path):
+    """A store file that cannot be read (here a folder where model.pt should be: EISDIR, as root
+    too) is not damage: one line, the entry left as it is, the member trained."""
+    store = tmp_path / "store"
+    train(TINY_SPEC, tmp_path / "a", store)
+    entry = Store(store).entry(member_identity(TINY_SPEC).key)
+    (entry / "model.pt").unlink()
+    (entry / "model.pt").mkdir()
+    shutil.rmtree(tmp_path / "a")
+    log = train(TINY_SPEC, tmp_path / "a", store)
+    lines = [line for line in log.splitlines() if "store entry" in line]
+    assert len(lines) == 1 and "cannot be read" in lines[0] and "left as it is" in lines[0], log
+    assert (entry / "model.pt").is_dir() and (entry / "record.json").is_file()
+    assert "epoch   3/3" in log
