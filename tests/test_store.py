@@ -280,3 +280,17 @@ def test_an_unreadable_store_file_is_one_line_and_deletes_nothing(tmp_path):
     assert len(lines) == 1 and "cannot be read" in lines[0] and "left as it is" in lines[0], log
     assert (entry / "model.pt").is_dir() and (entry / "record.json").is_file()
     assert "epoch   3/3" in log
+
+
+def test_a_restore_onto_a_full_disk_is_one_line_and_deletes_nothing(tmp_path):
+    """The member folder on a full disk: the restore says so in one line and returns nothing (the
+    job then trains, and a full disk stops that with its own line); the entry stays intact."""
+    store = tmp_path / "store"
+    train(TINY_SPEC, tmp_path / "a", store)
+    key = member_identity(TINY_SPEC).key
+    with tiny_disk(tmp_path / "full", "16k") as disk:
+        lines = []
+        assert Store(store).restore(member_identity(TINY_SPEC), disk / "gen0", TINY_SPEC, log=lines.append) is None
+        assert len(lines) == 1 and lines[0].startswith("cannot restore from the store") and "no space left" in lines[0], lines
+        assert "nothing deleted" in lines[0]
+    assert Store(store).check(key)["key"] == key

@@ -28,22 +28,17 @@ from typing import Any, Callable
 from ban.files import sha256_file
 
 FASHION_MNIST_FILES: dict[str, dict[str, Any]] = {
-    "train-images-idx3-ubyte": {
-        "md5": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-        "gz_md5": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "cf8536b0aa1a6ac5fa3f23001093305c"),
-    },
-    "train-labels-idx1-ubyte": {
-        "md5": "9018921c3c673c538a1fc5bad174d6f9",
-        "gz_md5": ("25c81989df183df01b3e8a0aad5dffbe", "10bea18fdb374794d4bb42e356e600c9"),
-    },
-    "t10k-images-idx3-ubyte": {
-        "md5": "8181f5470baa50b63fa0f6fddb340f0a",
-        "gz_md5": ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a"),
-    },
-    "t10k-labels-idx1-ubyte": {
-        "md5": "15d484375f8d13e6eb1aabb0c3f46965",
-        "gz_md5": ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01"),
-    },
+    name: {"md5": md5, "gz_md5": gz_md5}
+    for name, md5, gz_md5 in (
+        ("train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+         ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "cf8536b0aa1a6ac5fa3f23001093305c")),
+        ("train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9",
+         ("25c81989df183df01b3e8a0aad5dffbe", "10bea18fdb374794d4bb42e356e600c9")),
+        ("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a",
+         ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a")),
+        ("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965",
+         ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01")),
+    )
 }
 """Fashion-MNIST IDX files: name -> md5 of the uncompressed file (as torchvision reads it) and the
 accepted md5s of its gzip: torchvision's upstream download and the Debian package's recompression
