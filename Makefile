@@ -20,7 +20,7 @@ data: setup
 
 run: setup data
 	snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
-	@$(PYTHON) -c "import yaml; [print(open(f'results/{s}/claims.md', encoding='utf-8').read()) for s in yaml.safe_load(open('config.yaml'))['studies']]"
+	@$(PYTHON) -m ban summary --configfile config.yaml
 
 # One pytest worker per core (pytest-xdist), each test file on one worker: its module fixtures
 # (the SLURM cluster, the finished tiny study) are set up once per worker that needs them.

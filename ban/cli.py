@@ -1,4 +1,4 @@
-"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|status|store``.
+"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|status|summary|store``.
 
 Every expected failure (bad spec, unknown name, missing data, unusable checkpoint, divergence)
 prints one line ``error: …`` on stderr and exits with status 2; nothing finished is touched.
@@ -178,6 +178,12 @@ def _cmd_status(args: argparse.Namespace) -> None:
     print(status(args.configfile))
 
 
+def _cmd_summary(args: argparse.Namespace) -> None:
+    from ban.report.summary import config_summary
+
+    print(config_summary(args.configfile, args.results))
+
+
 def _cmd_store(args: argparse.Namespace) -> None:
     from ban.store import ENV, OFF, Store
 
@@ -281,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
     p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")
     p.set_defaults(run=_cmd_status)
+    p = sub.add_parser("summary", help="per study: the summary of its claims.md and where its tables, claims and plots are")
+    p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")
+    p.add_argument("--results", default="results", help="the results folder (default: results)")
+    p.set_defaults(run=_cmd_summary)
     p = sub.add_parser("store", help="the store of finished trainings: its size; --prune lists (and with --yes deletes) "
                                      "the entries no member folder uses")
     p.add_argument("--prune", action="store_true", help="list the entries no member folder uses (and stale temporary folders)")
