@@ -40,7 +40,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 # The store of finished trainings, keyed by each training's identity and environment: a folder of
 # this project unless $BAN_STORE names another; `--config store=off` neither restores nor keeps
-# (ban/store.py; README "Failures and resuming").
+# (ban/store.py; docs/failures-and-resuming.md).
 try:
     use_default_store(enabled=config["store"] not in (False, "off"))
 except StoreError as err:

@@ -2,7 +2,7 @@
 # independent networks (ind<i>) from labels like the teacher.
 # One definition (rule teacher); generation and control reuse it with their own input, outputs
 # and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
-# resumes from the folder's resume.pt after a kill (see README "Failures and resuming").
+# resumes from the folder's resume.pt after a kill (see docs/failures-and-resuming.md).
 # A finished training is kept in the store under its identity (ban/identity.py: everything that
 # decides its bytes, no names) and environment; a job whose training is kept restores it, verified
 # by hash, in a second. Inputs: get_training_inputs (the identity marker, teacher, imported
