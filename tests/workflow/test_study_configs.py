@@ -41,6 +41,8 @@ def test_the_regime_config_plans_every_cell_and_every_map(tmp_path):
     counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
     assert (counts["teacher"], counts["generation"]) == (8 * 10 + 4 * 5, 8 * 10 * 4 + 4 * 5 * 2)
     assert (counts["table"], counts["claims"], counts["regime"]) == (12 * 4, 12, 3)
+    # The cnn_clean cells' teachers differ only in their study's name: one training each (5 seeds).
+    assert "460 trained members, 455 distinct trainings: 5 members ask for the training of an earlier one" in out.stderr
     for cell in ("pixels.rate0-6.train_subset500", "cnn_noise.selectbest_val", "cnn_clean.temperature4"):
         assert f"results/{cell}/claims.md" in text
 
