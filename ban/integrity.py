@@ -25,7 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from ban.files import sha256_file
+from ban.files import sha256_file, write_bytes
 from ban.identity import RECORDED_FILES
 
 
@@ -60,11 +60,8 @@ class HashMemo:
         if not (self.path and self.changed):
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.known), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
+            write_bytes(self.path, json.dumps(self.known).encode())
+        except (OSError, ValueError):
             pass
 
 

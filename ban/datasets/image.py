@@ -25,6 +25,7 @@ import torch
 
 from ban.datasets.files import FASHION_MNIST_FILES
 from ban.datasets.registry import DATASETS, DatasetError
+from ban.files import atomic_write
 
 SYSTEM_DATA_ENV = "BAN_SYSTEM_DATA"
 """Environment variable overriding the folder of the Debian package ``dataset-fashion-mnist``."""
@@ -121,19 +122,18 @@ def system_fashion_mnist_dir() -> Path:
 
 
 def stage_gzip(source: Path, target: Path, md5: str) -> None:
-    """Decompress ``source`` to ``target`` atomically (temp file + rename), checking ``md5`` of the result."""
-    temp_name = str(target.parent / f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp_name, "wb") as out, gzip.open(source, "rb") as inp:
+    """Decompress ``source`` to ``target`` atomically (``ban.files.atomic_write``), checking ``md5`` of the result."""
+
+    def decompress(tmp: Path) -> None:
+        with open(tmp, "wb") as out, gzip.open(source, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 22)
-        if md5_of(Path(temp_name)) != md5:
+        if md5_of(tmp) != md5:
             raise DatasetError(f"checksum mismatch: {source} (decompressed)")
-        os.replace(temp_name, target)
+
+    try:
+        atomic_write(target, decompress)
     except (OSError, EOFError, zlib.error) as error:
         raise DatasetError(f"cannot decompress {source}: {error}") from None
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
 
 
 def ensure_fashion_mnist_files(root: Path, download: bool) -> Path:

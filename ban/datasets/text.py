@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -35,6 +34,7 @@ import torch
 
 from ban.datasets.files import WORDNET_DIR, WORDNET_FILES
 from ban.datasets.registry import DATASETS, DatasetError
+from ban.files import write_bytes
 
 EOS = "<eos>"
 UNK = "<unk>"
@@ -207,16 +207,11 @@ def download_ptb(folder: Path) -> None:
         if target.is_file():
             continue
         url = PTB_URL.format(split=split)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
         try:
-            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-                out.write(response.read())
-            os.replace(temp_name, target)
+            with urllib.request.urlopen(url, timeout=60) as response:
+                write_bytes(target, response.read())
         except (urllib.error.URLError, OSError) as error:
             raise DatasetError(f"cannot download {url}: {error}") from None
-        finally:
-            if os.path.exists(temp_name):
-                os.unlink(temp_name)
 
 
 def read_ptb_folder(name: str, folder: Path, max_word_len: Optional[int] = None) -> TextData:
