@@ -98,3 +98,17 @@ def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, 
     assert problems[2].startswith(f"{relative}/predictions.npz: probs are 100×4, the test set is 128×4")
     (folder / "metrics.json").write_text(json.dumps({"task": "image", "test_error": 1.0}))
     assert "lacks score(s) test_nll, test_ece" in check_specs([tiny_spec], finished=[relative])[0]
+
+
+@pytest.mark.parametrize(
+    "dataset, batch_size, images",
+    [({}, 257, 256), ({"train_subset": 100}, 128, 100), ({"val_split": 0.5}, 200, 128)],
+    ids=["n_train", "train_subset", "val_split"],
+)
+def test_a_batch_larger_than_the_training_set_is_one_line(tiny_spec, dataset, batch_size, images):
+    spec = {**tiny_spec, "dataset": {**tiny_spec["dataset"], **dataset}, "recipe": {**tiny_spec["recipe"], "batch_size": batch_size}}
+    assert check_specs([spec]) == [
+        f"t/cnn/seed0/gen0: recipe.batch_size = {batch_size} is larger than the {images} training images of synthetic "
+        "(after dataset.train_subset and val_split); allowed: 1 to the training set's size"
+    ]
+    assert check_specs([{**spec, "recipe": {**spec["recipe"], "batch_size": images}}]) == []
