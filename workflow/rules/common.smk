@@ -321,3 +321,25 @@ if not workflow.remote_exec:
     if DANGLING:
         print(f"removed {len(DANGLING)} dangling links, rebuilt as missing: {' '.join(DANGLING)}", file=sys.stderr)
     check_finished_files(".snakemake/ban/sha256.json")
+
+
+def check_device():
+    """`device: cuda` on a machine whose torch has no CUDA: one line, dry runs included (ban/devices.py)."""
+    from ban.devices import cuda_problem
+
+    problem = cuda_problem(DEVICE)
+    if problem:
+        raise WorkflowError(f"invalid config: {problem}")
+
+
+def check_report_files():
+    """A report file changed since its job wrote it is named, kept aside and rebuilt (ban/written.py)."""
+    from ban.written import move_aside_edited
+
+    for line in move_aside_edited(all_outputs()):
+        print(line, file=sys.stderr)
+
+
+if not workflow.remote_exec:
+    check_device()
+    check_report_files()
