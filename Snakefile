@@ -4,6 +4,7 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from ban.configfile import config_file_problems, paper_problems, schema_defaults, schema_problems, yte_problems
+from ban.failures import print_failures
 from ban.store import StoreError, use_default_store
 from ban.sweeps import SweepError, expand_sweeps
 
@@ -55,6 +56,11 @@ include: "workflow/rules/report.smk"
 
 onstart:
     check_before_running(".snakemake/ban/specs.json")
+
+
+# At the end of a run with failed jobs: each failed job's one-line error, from its log (ban/failures.py).
+onerror:
+    print_failures(log)
 
 
 localrules:

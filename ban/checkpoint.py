@@ -159,13 +159,19 @@ def load_resume(out_dir: Path, identity: str) -> dict | None:
     spec and the bytes of its teacher); ``None`` when there is none.
 
     A resume file of another identity is stale (the settings or the teacher changed): it is
-    removed and ``None`` returned. A damaged one raises :class:`CheckpointError` and is left in place."""
+    removed and ``None`` returned. A damaged one (truncated, unreadable, not a ban resume file)
+    raises :class:`CheckpointError` naming the way out, ``delete <path> to start this member
+    afresh``, and is left in place."""
     path = Path(out_dir) / RESUME_FILE
     if not path.exists():
         return None
-    state = load_torch(path)
+    way_out = f"delete {path} to start this member afresh"
+    try:
+        state = load_torch(path)
+    except CheckpointError as err:
+        raise CheckpointError(f"{str(err).split('; ')[0]}; {way_out}") from None
     if state.get("format") != RESUME_FORMAT:
-        raise CheckpointError(f"{path}: not a ban resume checkpoint")
+        raise CheckpointError(f"{path}: not a ban resume checkpoint; {way_out}")
     if state.get("identity") != identity:
         path.unlink()
         return None

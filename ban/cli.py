@@ -1,4 +1,4 @@
-"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|status|summary|store``.
+"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|record|status|summary|store``.
 
 Every expected failure (bad spec, unknown name, missing data, unusable checkpoint, divergence)
 prints one line ``error: …`` on stderr and exits with status 2; nothing finished is touched.
@@ -172,6 +172,13 @@ def _cmd_regime(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
+def _cmd_record(args: argparse.Namespace) -> None:
+    from ban.written import record_written
+
+    records = record_written(args.files)
+    print(f"recorded the sha256 of {len(records)} written files")
+
+
 def _cmd_status(args: argparse.Namespace) -> None:
     from ban.status import status
 
@@ -283,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the cells")
     p.add_argument("--out", required=True, help="output folder (results/<sweep>)")
     p.set_defaults(run=_cmd_regime)
+
+    p = sub.add_parser("record", help="record the sha256 of files a report job wrote (.snakemake/ban/written), so that "
+                                      "a later edit of one is noticed and the file rebuilt")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(run=_cmd_record)
 
     p = sub.add_parser("status", help="members of each study: missing, finished, or finished on older code")
     p.add_argument("--configfile", default="config.yaml", help="study config (default: config.yaml)")

@@ -62,3 +62,40 @@ def test_missing_teacher_checkpoint_names_the_file(tiny_spec, tmp_path):
     data = load_dataset(**tiny_spec["dataset"])
     with pytest.raises(CheckpointError, match=r"teacher_checkpoint: .*nowhere\.pt: checkpoint not found"):
         check_teacher_checkpoint({**tiny_spec, "checkpoint": str(tmp_path / "nowhere.pt")}, data)
+
+
+def teacher_trained_on(tmp_path, tiny_spec, dataset: dict, embed: bool = True):
+    """A teacher model.pt of the lineage's architecture recording ``dataset`` as its training data:
+    in its spec (``embed``) or only in the metrics.json beside it."""
+    path = teacher_file(tmp_path, tiny_spec)
+    spec = {**tiny_spec, "dataset": dataset} if embed else {}
+    args = tiny_spec["model"]["args"]
+    info = {"name": "cnn", "args": args, "in_channels": 1, "num_classes": 4}
+    save_model(path, build_model("cnn", 1, 4, **args), info, "synthetic", spec)
+    if not embed:
+        path.with_name("metrics.json").write_text(json.dumps({"dataset_spec": dataset}))
+    return path
+
+
+@pytest.mark.parametrize("embed", [True, False], ids=["spec in model.pt", "metrics.json beside it"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"data_seed": 7}, "dataset data_seed 7 there, 1234 here"),
+        ({"train_subset": 100}, "dataset train_subset 100 there, 0 here"),
+        ({"label_noise": {"rate": 0.2, "seed": 0}}, "dataset label_noise {'kind': 'symmetric', 'rate': 0.2, 'seed': 0} there, None here"),
+    ],
+)
+def test_a_teacher_trained_on_other_data_is_refused(tiny_spec, tmp_path, change, message, embed):
+    path = teacher_trained_on(tmp_path, tiny_spec, {**tiny_spec["dataset"], **change}, embed)
+    data = load_dataset(**tiny_spec["dataset"])
+    with pytest.raises(CheckpointError) as error:
+        check_teacher_checkpoint({**tiny_spec, "checkpoint": str(path)}, data)
+    assert str(error.value) == f"teacher_checkpoint {path}: trained on other data than the study's: {message}"
+
+
+def test_where_the_data_lies_and_defaults_spelled_out_are_the_same_data(tiny_spec, tmp_path):
+    elsewhere = {**tiny_spec["dataset"], "root": "/elsewhere", "download": True, "data_seed": 1234, "channels": 1,
+                 "seed": 5, "subset_seed": 3}  # seeds that draw nothing: no val_split, no train_subset
+    path = teacher_trained_on(tmp_path, tiny_spec, elsewhere)
+    assert check_teacher_checkpoint({**tiny_spec, "checkpoint": str(path)}, load_dataset(**tiny_spec["dataset"]))

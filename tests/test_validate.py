@@ -116,3 +116,17 @@ def test_a_synthetic_dataset_too_large_to_make_is_one_line(tiny_spec, tmp_path):
     assert out.stderr.splitlines() == [
         "error: t/cnn/seed0/gen0: dataset: synthetic: n_train 100000000000 + n_test 128 images and num_classes 4 prototypes of "
         "1x12x12 are 14400000019008 values, more than 2^30 (4 GiB of float32); lower n_train, n_test, channels or size"]
+
+
+@pytest.mark.parametrize(
+    "dataset, batch_size, images",
+    [({}, 257, 256), ({"train_subset": 100}, 128, 100), ({"val_split": 0.5}, 200, 128)],
+    ids=["n_train", "train_subset", "val_split"],
+)
+def test_a_batch_larger_than_the_training_set_is_one_line(tiny_spec, dataset, batch_size, images):
+    spec = {**tiny_spec, "dataset": {**tiny_spec["dataset"], **dataset}, "recipe": {**tiny_spec["recipe"], "batch_size": batch_size}}
+    assert check_specs([spec]) == [
+        f"t/cnn/seed0/gen0: recipe.batch_size = {batch_size} is larger than the {images} training images of synthetic "
+        "(after dataset.train_subset and val_split); allowed: 1 to the training set's size"
+    ]
+    assert check_specs([{**spec, "recipe": {**spec["recipe"], "batch_size": images}}]) == []

@@ -92,9 +92,15 @@ class Recipe:
 
 
 def check_data(recipe: Recipe, data) -> None:
-    """What the recipe asks of the data: ``select: best_val`` needs a validation split."""
+    """What the recipe asks of the data: ``select: best_val`` needs a validation split, and
+    ``batch_size`` at most the training images (after ``train_subset`` and ``val_split``): a larger
+    one would silently train on the whole set in one step per epoch."""
     require(recipe.select != "best_val" or data.val_x is not None,
             "recipe.select: best_val chooses the epoch on the validation split; set dataset.val_split (e.g. 0.1)")
+    n_train = len(data.train_y)
+    require(recipe.batch_size <= n_train,
+            f"recipe.batch_size = {recipe.batch_size} is larger than the {n_train} training images of {data.name} "
+            "(after dataset.train_subset and val_split); allowed: 1 to the training set's size")
 
 
 def use_cuda_graphs(recipe: Recipe, device: torch.device, objective) -> bool:

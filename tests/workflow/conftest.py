@@ -96,6 +96,7 @@ def tiny_copy(finished_tiny, tmp_path) -> Path:
     """A private copy of the finished study (mtimes and Snakemake's metadata kept). Its results
     are copies, not hard links into the finished study's store: a test may damage them."""
     dest = tmp_path / "project"
-    shutil.copytree(finished_tiny, dest, symlinks=True, ignore=shutil.ignore_patterns("results"))
+    top_results = lambda folder, names: ["results"] if Path(folder) == finished_tiny else []  # noqa: E731
+    shutil.copytree(finished_tiny, dest, symlinks=True, ignore=top_results)
     shutil.copytree(finished_tiny / "results", dest / "results", symlinks=False)
     return dest

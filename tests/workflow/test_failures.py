@@ -122,6 +122,20 @@ def teacher_with_classes(folder: Path, num_classes: int) -> str:
     return str(path)
 
 
+def teacher_on_other_data(folder: Path, dataset: dict) -> str:
+    """A real model.pt of the tiny lineage's teacher architecture whose spec records the study's
+    dataset with another ``data_seed`` (other synthetic images)."""
+    from ban.checkpoint import save_model
+    from ban.models import build_model
+
+    args = {"width": 4, "hidden": 16}
+    path = folder / "other_data" / "model.pt"
+    path.parent.mkdir(parents=True)
+    info = {"name": "cnn", "args": args, "in_channels": 1, "num_classes": 4}
+    save_model(path, build_model("cnn", 1, 4, **args), info, "synthetic", {"dataset": {**dataset, "data_seed": 7}})
+    return str(path)
+
+
 def cifar_that_runs_code(folder: Path) -> str:
     """CIFAR-10 files in torchvision's format whose batches.meta would run ``touch <folder>/ran``
     when unpickled; the dataset root."""
@@ -169,19 +183,26 @@ BAD_INPUTS = {
         ["teacher_checkpoint: {tmp}/gone/model.pt (seed 0) does not exist and no member of this run writes it"],
     ),
     "unknown dataset": (lambda c, tmp: study(c)["dataset"].update(name="mnist"), ["unknown dataset 'mnist'; valid:"]),
-    "model, objective and device arguments": (
+    "model and objective arguments": (
         edits(override("gen2", model={"name": "resnet50"}), override("gen1", objective="kd"),
               override("ban_l", objective_args={"temprature": 2.0}), override("cwtm", model={"name": "wrn-13-1"}),
               override("dkpp", model={"name": "cnn", "args": {"width": 4, "hidden": 16, "depth": 3}}),
-              lambda c, tmp: lineage(c).update(objective_args={"temperature": "2"}),
-              lambda c, tmp: c.update(device="cuda")),
+              lambda c, tmp: lineage(c).update(objective_args={"temperature": "2"})),
         ["seed0/gen2: unknown model 'resnet50'; valid:",
          "seed0/gen1: objective.name: unknown objective 'kd'",
          "seed0/ban_l: objective.args.temprature = 2.0: not an argument of objective 'ban_l' (allowed: label_weight, temperature)",
          "seed0/cwtm: wrn depth must be 6n+4",
          "unexpected keyword argument 'depth'",
-         "seed0/gen2: objective.args.temperature = '2': must be a number",
-         "device: device 'cuda' requested but CUDA is not available"],
+         "seed0/gen2: objective.args.temperature = '2': must be a number"],
+    ),
+    "a batch larger than the training set": (  # 128 training images once half of the 256 are held out
+        edits(lambda c, tmp: study(c)["dataset"].update(val_split=0.5), override("gen1", recipe={"batch_size": 200})),
+        ["seed0/gen1: recipe.batch_size = 200 is larger than the 128 training images of synthetic (after dataset.train_subset "
+         "and val_split); allowed: 1 to the training set's size"],
+    ),
+    "teacher_checkpoint trained on other data": (
+        lambda c, tmp: lineage(c).update(teacher_checkpoint=teacher_on_other_data(tmp, study(c)["dataset"])),
+        ["{tmp}/other_data/model.pt: trained on other data than the study's: dataset data_seed 7 there, 1234 here"],
     ),
     "dataset arguments": (
         edits(lambda c, tmp: study(c)["dataset"].update(n_train="256"), lambda c, tmp: study(c)["dataset"].update(n_trian=256)),
@@ -217,8 +238,6 @@ def assert_one_line_errors(text: str, message: str) -> None:
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_is_one_clear_error_and_loses_nothing(tiny_copy, tmp_path, monkeypatch, case):
     edit, messages = BAD_INPUTS[case]
-    if case == "model, objective and device arguments" and torch.cuda.is_available():
-        messages = messages[:-1]  # CUDA is there: the device is fine
     if case in ("missing dataset root", "corrupt dataset files"):
         if not FASHION_MNIST.is_dir():
             pytest.skip("Debian package dataset-fashion-mnist is not installed")
@@ -342,3 +361,59 @@ def trainers(project: Path) -> list[str]:
     own = subprocess.run(["pgrep", "-f", "ban train .*--out results/tiny"], capture_output=True, text=True)
     return [pid for pid in (found.stdout + own.stdout).split() if Path(f"/proc/{pid}/cwd").exists()
             and os.readlink(f"/proc/{pid}/cwd") == str(project)]
+
+
+def test_a_failed_jobs_error_line_is_on_the_console(tiny_copy):
+    """At the end of a run, each job of this run whose log ends in `error: …` is one console line
+    `<log>: error: …` (Snakefile onerror, ban/failures.py): a diverged training and a truncated
+    resume.pt, whose line names the way out; an earlier run's failed log is not repeated."""
+    config = read_config(tiny_copy)
+    lineage(config)["overrides"] = {"ind1": {"recipe": {"lr": 1e12}},  # diverges in its first epoch
+                                    "gen2": {"recipe": {"epochs": 4}}}  # a new identity: trained, it reads resume.pt
+    write_config(tiny_copy, config)
+    gen2 = tiny_copy / "results/tiny/cnn/seed0/gen2"
+    (gen2 / "resume.pt").write_bytes((gen2 / "model.pt").read_bytes()[:5000])
+    earlier = tiny_copy / "logs/tiny/cnn/seed1/dkpp.log"
+    earlier.write_text("error: the error of an earlier run\n")
+    out = snakemake(tiny_copy, check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    for seed in (0, 1):
+        assert_one_line_errors(text, f"logs/tiny/cnn/seed{seed}/ind1.log: error: training diverged in epoch 1 (loss nan)")
+    resume = "results/tiny/cnn/seed0/gen2/resume.pt"
+    assert_one_line_errors(text, f"logs/tiny/cnn/seed0/gen2.log: error: {resume}: unreadable or truncated checkpoint")
+    assert f"delete {resume} to start this member afresh" in text
+    assert "the error of an earlier run" not in text
+    (tiny_copy / resume).unlink()  # the way out the line names
+    snakemake(tiny_copy, str(gen2.relative_to(tiny_copy) / "metrics.json"))
+
+
+def test_cuda_without_cuda_is_refused_on_a_dry_run(tiny_copy):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    before = fingerprints(tiny_copy / "results")
+    config = read_config(tiny_copy)
+    config["device"] = "cuda"
+    write_config(tiny_copy, config)
+    out = snakemake(tiny_copy, "--dry-run", check=False)
+    assert out.returncode != 0
+    assert_one_line_errors(out.stdout + out.stderr, "device: device 'cuda' requested but CUDA is not available (allowed here: auto or cpu)")
+    assert fingerprints(tiny_copy / "results") == before
+
+
+def test_an_edited_report_file_is_named_kept_and_rebuilt(tiny_copy):
+    """A report job records the sha256 of what it wrote; the next invocation, a dry run too, names a
+    file changed since, keeps it as <file>.edited and plans its job; the run rebuilds it."""
+    table = tiny_copy / "results/tiny/table.md"
+    original = table.read_bytes()
+    table.write_text(table.read_text().replace("|", "!", 3))
+    out = snakemake(tiny_copy, "--dry-run")
+    text = out.stdout + out.stderr
+    assert_one_line_errors(text, "results/tiny/table.md: changed since its job wrote it (sha256 differs from "
+                                 ".snakemake/ban/written/results/tiny/table.md.json); kept as results/tiny/table.md.edited")
+    assert "rule table:" in text and "output: results/tiny/table.csv, results/tiny/table.md, results/tiny/table.tex" in text
+    assert (tiny_copy / "results/tiny/table.md.edited").read_text().count("!") == 3
+    snakemake(tiny_copy)
+    assert table.read_bytes() == original
+    again = snakemake(tiny_copy, "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -372,3 +372,25 @@ if not workflow.remote_exec:
             "ask for the training of an earlier one and restore it from the store",
             file=sys.stderr,
         )
+
+
+def check_device():
+    """`device: cuda` on a machine whose torch has no CUDA: one line, dry runs included (ban/devices.py)."""
+    from ban.devices import cuda_problem
+
+    problem = cuda_problem(DEVICE)
+    if problem:
+        raise WorkflowError(f"invalid config: {problem}")
+
+
+def check_report_files():
+    """A report file changed since its job wrote it is named, kept aside and rebuilt (ban/written.py)."""
+    from ban.written import move_aside_edited
+
+    for line in move_aside_edited(all_outputs()):
+        print(line, file=sys.stderr)
+
+
+if not workflow.remote_exec:
+    check_device()
+    check_report_files()

@@ -2,6 +2,8 @@
 # sweep (its cells' claims side by side). One table job per stem:
 # the study's task names its tables (ban.tasks), table_paper is added for a study with paper
 # numbers, and image studies add table_fidelity (read from the students' and teachers' predictions).
+# Each job then records the sha256 of what it wrote (python -m ban record, ban/written.py): a report
+# file edited afterwards is named, kept aside and rebuilt by the next invocation (common.smk).
 # The Snakemake report (snakemake --report report.html) opens with the page below.
 
 
@@ -35,6 +37,7 @@ rule table:
         code=get_report_code("table"),
     shell:
         "python -m ban table --metrics {input.metrics:q} --out {params.out:q} --stem {wildcards.stem:q} {params.paper:q} > {log:q} 2>&1"
+        " && python -m ban record {output:q} >> {log:q} 2>&1"
 
 
 rule plot:
@@ -75,6 +78,7 @@ rule plot:
         margin=get_margin_argument,
     shell:
         "python -m ban plot --metrics {input:q} --out {params.out:q} {params.margin:q} > {log:q} 2>&1"
+        " && python -m ban record {output:q} >> {log:q} 2>&1"
 
 
 rule claims:
@@ -103,6 +107,7 @@ rule claims:
         margin=get_margin_argument,
     shell:
         "python -m ban claims --metrics {input:q} --out {params.out:q} {params.margin:q} > {log:q} 2>&1"
+        " && python -m ban record {output:q} >> {log:q} 2>&1"
 
 
 rule regime:
@@ -133,3 +138,4 @@ rule regime:
     shell:
         "python -m ban regime --sweep {wildcards.sweep:q} --cells {params.cells:q} --claims {input.claims:q}"
         " --metrics {input.metrics:q} --out {params.out:q} > {log:q} 2>&1"
+        " && python -m ban record {output:q} >> {log:q} 2>&1"
