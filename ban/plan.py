@@ -9,6 +9,7 @@ invocation and independent of Snakemake's ``.snakemake/`` records:
 - ``planned_members``: every trained member's spec (as its job receives it) and the identity the
   config asks of it (``ban.identity``: the teacher's identity recursively, a digest of the data,
   the imported checkpoint's bytes; ``None`` while an imported checkpoint is still to be written);
+- ``same_training``: the members that ask for the training of an earlier one;
 - ``compare``: for a finished member, whether its recorded identity is the planned one, and whether
   its recorded environment is today's (``ban.environment``; a result from another environment is
   named, not retrained).
@@ -77,6 +78,21 @@ def planned_members(config: dict, code: RuleCode | None = None, sha256: Callable
         rows.append((member, spec, teacher))
     identities = planned_identities(rows, sha256)
     return {member: Planned(spec, identities[member]) for member, spec, _ in rows}
+
+
+def same_training(planned: dict[Member, Planned]) -> dict[Member, Member]:
+    """Each member whose identity an earlier member of ``planned`` (config order) has, mapped to the
+    first such member: one training serves both (the workflow runs the later one after it, and it
+    restores the training from the store)."""
+    first: dict[str, Member] = {}
+    same = {}
+    for member, plan in planned.items():
+        if plan.identity is None:
+            continue
+        earlier = first.setdefault(plan.identity, member)
+        if earlier != member:
+            same[member] = earlier
+    return same
 
 
 @dataclass(frozen=True)

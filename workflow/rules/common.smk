@@ -11,7 +11,7 @@ from ban.datasets import dataset_task
 from ban.fingerprint import RuleCode
 from ban.integrity import HashMemo, finished_problems, remove_dangling
 from ban.members import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
-from ban.plan import compare, member_code, planned_members, recorded_metrics
+from ban.plan import compare, member_code, planned_members, recorded_metrics, same_training
 from ban.study import (
     StudyError,
     ensemble_members,
@@ -37,11 +37,7 @@ except StudyError as err:
     raise WorkflowError(f"invalid config: {err}") from None
 MEMO = HashMemo(".snakemake/ban/sha256.json")  # sha256 of data, checkpoints and results, remembered by stat
 PLANNED = planned_members(config, CODE, MEMO.sha256)  # trained member -> its job's spec and planned identity
-CANONICAL = {}  # identity -> the first member of the config that asks for it
-for _member, _planned in PLANNED.items():
-    if _planned.identity is not None:
-        CANONICAL.setdefault(_planned.identity, _member)
-SAME_AS = {m: CANONICAL[p.identity] for m, p in PLANNED.items() if p.identity is not None and CANONICAL[p.identity] != m}
+SAME_AS = same_training(PLANNED)  # member -> the earlier member of the same training
 
 
 wildcard_constraints:
@@ -91,10 +87,9 @@ def get_member(w):
 
 
 def get_train_spec(w):
-    """params function: the member's canonical spec JSON (changes => the member reruns)."""
-    member = get_member(w)
-    spec = member_spec(config, w.study, w.lineage, int(w.seed), member)
-    return spec_json(spec, get_member_code(w, member))
+    """params function: the member's canonical spec JSON with its code fingerprint (ban/plan.py)."""
+    spec = PLANNED[(w.study, w.lineage, int(w.seed), get_member(w))].spec
+    return spec_json(spec, spec["code"])
 
 
 def get_training_inputs(w):
