@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from ban.fingerprint import RuleCode
-from ban.plan import compare, planned_members, same_training
+from ban.plan import Comparison, compare, planned_members, same_training
 from ban.status import load_config
 
 TINY = Path(__file__).resolve().parent / "workflow" / "tiny.yaml"
@@ -27,7 +27,7 @@ def config_with_a_second_study(tmp_path: Path) -> dict:
 def test_a_second_study_of_the_same_trainings_shares_them(tmp_path):
     planned = planned_members(config_with_a_second_study(tmp_path), RuleCode(), root=tmp_path)
     same = same_training(planned)
-    assert same == {("again", "renamed", 1, m): ("tiny", "cnn", 1, m) for m in ("gen0", "gen1", "cwtm", "ind1")}
+    assert same == {("tiny", "cnn", 1, m): ("again", "renamed", 1, m) for m in ("gen0", "gen1", "cwtm", "ind1")}  # "again" first
     assert all(planned[a].identity == planned[b].identity for a, b in same.items())
     assert planned[("tiny", "cnn", 0, "gen0")].identity != planned[("tiny", "cnn", 1, "gen0")].identity
 
@@ -36,7 +36,7 @@ def test_compare_names_a_changed_identity_older_code_and_another_environment(tmp
     planned = planned_members(config_with_a_second_study(tmp_path), RuleCode(), root=tmp_path)[("tiny", "cnn", 0, "gen1")]
     env = {"python": "3.11.7", "torch": "2.14.1", "numpy": "2.4.6", "device": "cpu", "cpu_capability": "avx2"}
     same = {"identity": planned.identity, "code": planned.spec["code"], "environment": env}
-    assert compare(planned, same, env) == (False, False, ())
+    assert compare(planned, same, env) == Comparison(False, False, ())
     assert compare(planned, {**same, "environment": {**env, "torch": "2.13.0"}}, env).changes == ("torch 2.13.0 -> 2.14.1",)
-    assert compare(planned, {**same, "identity": "other"}, env)[:2] == (True, False)
-    assert compare(planned, {**same, "identity": "other", "code": "0123"}, env)[:2] == (True, True)
+    assert compare(planned, {**same, "identity": "other"}, env) == Comparison(True, False, ())
+    assert compare(planned, {**same, "identity": "other", "code": "0123"}, env) == Comparison(True, True, ())
