@@ -108,7 +108,7 @@ def member_statuses(config: dict, code: RuleCode | None = None, root: Path = Pat
             if found.differs:
                 state = OLDER if found.older_code else DIFFERS
             elif found.changes:
-                state = f"{OTHER_ENV}: {', '.join(found.changes)}"
+                state = f"{OTHER_ENV[:-1]}: {', '.join(found.changes)})"
             else:
                 state = FINISHED
         statuses.append(MemberStatus(member[0], member[1], int(member[2]), member[3], state))
@@ -120,7 +120,7 @@ def format_status(statuses: list[MemberStatus]) -> str:
     blocks = []
     for study in dict.fromkeys(s.study for s in statuses):
         rows = [s for s in statuses if s.study == study]
-        counts = Counter(s.state.partition(":")[0] for s in rows)
+        counts = Counter(OTHER_ENV if s.state.startswith(OTHER_ENV[:-1]) else s.state for s in rows)
         summary = ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state] or state in (FINISHED, MISSING))
         table = [("lineage", "seed", "member", "status")] + [(s.lineage, str(s.seed), s.member, s.state) for s in rows]
         widths = [max(len(row[i]) for row in table) for i in range(3)]

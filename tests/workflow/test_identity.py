@@ -170,7 +170,7 @@ def test_results_share_no_inode_with_the_store_or_another_clone(tiny_copy, tmp_p
     assert store.check(key)["key"] == key
     out = snakemake(tiny_copy, "--dry-run", check=False)
     assert out.returncode != 0
-    named = [line for line in out.stderr.splitlines() if "not the file this member's training wrote" in line]
+    named = [line for line in (out.stdout + out.stderr).splitlines() if "not the file this member's training wrote" in line]
     assert {line.split(":")[0] for line in named} == {str(Path("results/tiny/cnn/seed0/gen2") / n) for n in ("model.pt", "predictions.npz")}
 
 
@@ -183,7 +183,7 @@ def test_two_clones_training_the_same_spec_at_once_train_it_once(tiny_copy, tmp_
         clone = tmp_path / name
         shutil.copytree(tiny_copy, clone, symlinks=True, ignore=shutil.ignore_patterns("results", ".snakemake", "logs", ".ban-store"))
         clones.append(clone)
-    env = {**os.environ, "BAN_STORE": str(store)}
+    env = {"BAN_STORE": str(store)}
     runs = [subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", "results/tiny/cnn/seed0/gen0/metrics.json"],
                              cwd=clone, env={**project_env(clone), **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for clone in clones]
@@ -203,7 +203,7 @@ def test_a_store_path_that_is_a_file_is_one_line(tiny_copy):
     store.write_text("not a folder\n")
     out = snakemake(tiny_copy, "--dry-run", check=False)
     assert out.returncode != 0 and "Traceback" not in out.stderr
-    lines = [line for line in out.stderr.splitlines() if "invalid store" in line]
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "invalid store" in line]
     assert lines == [f"invalid store: store {store}: a file, not a folder ($BAN_STORE, else .ban-store in the project, names "
                      "the store of finished trainings; move the file or set $BAN_STORE to a folder, or to off)"], out.stderr[-2000:]
     assert hashlib.sha256(store.read_bytes()).hexdigest() == hashlib.sha256(b"not a folder\n").hexdigest()
