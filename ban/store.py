@@ -169,20 +169,13 @@ class Store:
     def training(self, key: str, log: Callable[[str], None] = print) -> Iterator[None]:
         """Hold the key's training lock (see the module docstring); a no-op without a store, and
         where the lock cannot be taken (a read-only store: the job then trains as if alone)."""
-        if not self.enabled:
+        with contextlib.ExitStack() as held:
+            if self.enabled:
+                try:
+                    held.enter_context(self._flock(key, "train", log))
+                except OSError as err:
+                    log(f"warning: store {self.root}: cannot lock {key[:12]}… ({_reason(err)}); training without the lock")
             yield
-            return
-        try:
-            lock = self._flock(key, "train", log)
-            lock.__enter__()
-        except OSError as err:
-            log(f"warning: store {self.root}: cannot lock {key[:12]}… ({_reason(err)}); training without the lock")
-            yield
-            return
-        try:
-            yield
-        finally:
-            lock.__exit__(None, None, None)
 
     def check(self, key: str, identity: str | None = None) -> dict:
         """The record of the entry ``key`` when it is intact (module docstring); else :class:`Unusable`."""

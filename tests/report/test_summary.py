@@ -80,5 +80,6 @@ def test_a_sweep_names_its_regime_map(tmp_path: Path):
 
 
 def test_make_run_ends_with_the_summary():
-    recipe = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    recipe = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout
     assert recipe.splitlines()[-1].endswith("-m ban summary --configfile config.yaml")
