@@ -1,12 +1,11 @@
 # Born-Again Networks as a cached pipeline: config -> generations -> ensembles -> tables, plots.
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from ban.configfile import config_file_problems, paper_problems, schema_defaults, schema_problems, yte_problems
+from ban.configfile import prepare_config, yte_problems
 from ban.failures import print_failures
 from ban.store import StoreError, use_default_store
-from ban.sweeps import SweepError, expand_sweeps
 
 min_version("8.0")
 
@@ -23,21 +22,10 @@ if "studies" not in config and "sweeps" not in config:
 
 
 # Bad config: one line per problem, before any job (and before Snakemake's own schema dump).
-# Sweeps become ordinary studies (ban/sweeps.py), checked like the others.
-CONFIG_PROBLEMS = [line for path in workflow.configfiles for line in config_file_problems(path)]
-CONFIG_PROBLEMS += [f"config: {line}" for line in schema_problems(config, SCHEMA)]
-if not CONFIG_PROBLEMS and config.get("sweeps"):
-    validate(config, "workflow/schemas/config.schema.yaml")  # defaults into each base study first
-    try:
-        config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
-    except SweepError as err:
-        CONFIG_PROBLEMS.append(f"config: {err}")
-    else:
-        CONFIG_PROBLEMS += [f"config: {line}" for line in schema_problems(config, SCHEMA)]
-CONFIG_PROBLEMS += [f"config: {line}" for line in paper_problems(config, schema_defaults(SCHEMA, "lineage"))]
+# Sweeps become ordinary studies (ban/sweeps.py), checked like the others (ban/configfile.py).
+CONFIG_PROBLEMS = prepare_config(config, workflow.configfiles, SCHEMA)
 if CONFIG_PROBLEMS:
     raise WorkflowError("invalid config:\n" + "\n".join(CONFIG_PROBLEMS))
-validate(config, "workflow/schemas/config.schema.yaml")
 
 # The store of finished trainings, keyed by each training's identity and environment: a folder of
 # this project unless $BAN_STORE names another; `--config store=off` neither restores nor keeps

@@ -13,12 +13,17 @@ missing file, bytes that are not UTF-8), which Snakemake's reader would end in a
 ``schema_defaults(schema, definition)`` gives the defaults of a ``$defs`` entry's keys.
 ``paper_problems(config, lineage_defaults)`` names the ``paper`` values that a study's table job
 would refuse (a column typo, a lineage the study lacks), from the config alone.
+
+``prepare_config(config, files, schema)`` is the one loader the Snakefile and ``python -m ban
+status`` share: the problems of the files as written, the schema (before and after the sweeps
+are expanded into studies) and the paper values, one line each; when there are none, the config
+has the schema's defaults filled in and its sweeps expanded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import yaml
 
@@ -245,4 +250,28 @@ def paper_problems(config: Mapping, lineage_defaults: Mapping | None = None) -> 
                     problems.append(f"{where}: gives column {parsed[0]} ({parsed[1]}) twice ({seen[parsed]!r} and {key!r})")
                 else:
                     seen[parsed] = key
+    return problems
+
+
+def prepare_config(config: dict, files: Iterable[str | Path], schema_path: str | Path) -> list[str]:
+    """Check ``config`` (read from ``files``) and complete it in place (see the module docstring);
+    return its problems, one line each (``config: <key path>: <message>`` for what the schema or
+    the paper values refuse)."""
+    from snakemake.utils import validate
+
+    from ban.sweeps import SweepError, expand_sweeps
+
+    problems = [line for path in files for line in config_file_problems(path)]
+    problems += [f"config: {line}" for line in schema_problems(config, schema_path)]
+    if not problems and config.get("sweeps"):
+        validate(config, str(schema_path))  # the defaults into each base study first
+        try:
+            config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
+        except SweepError as err:
+            problems.append(f"config: {err}")
+        else:
+            problems += [f"config: {line}" for line in schema_problems(config, schema_path)]
+    problems += [f"config: {line}" for line in paper_problems(config, schema_defaults(schema_path, "lineage"))]
+    if not problems:
+        validate(config, str(schema_path))
     return problems

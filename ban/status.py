@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from ban.configfile import unreadable_problems
+from ban.configfile import prepare_config, unreadable_problems
 from ban.environment import environment as current_environment
 from ban.fingerprint import RuleCode
 from ban.plan import compare, planned_members, recorded_metrics
@@ -46,21 +46,6 @@ class MemberStatus:
     state: str
 
 
-def _validate(config: dict, schema: str | Path, path: Path) -> None:
-    """Snakemake's schema validation (it fills in the defaults); a violation is a ``ValueError``
-    ``<path>: <problem> (at <instance>)``."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    try:
-        validate(config, str(schema))
-    except WorkflowError as err:
-        lines = str(err).strip().splitlines()
-        problem = next((line.removeprefix("ValidationError: ") for line in lines if line.startswith("ValidationError: ")), lines[0])
-        where = next((line.removeprefix("On ").rstrip(":") for line in lines if line.startswith("On instance")), "")
-        raise ValueError(f"{path}: {problem}" + (f" (at {where})" if where else "")) from None
-
-
 def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
     """The config at ``path``, validated against the workflow's schema with its defaults filled in,
     its sweeps expanded into studies (each cell validated as a study). A file that cannot be read,
@@ -76,12 +61,8 @@ def load_config(path: str | Path, schema: str | Path = SCHEMA) -> dict:
         raise ValueError(f"{path}: not valid YAML ({getattr(err, 'problem', None) or type(err).__name__}{at})") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path}: the top level is {type(config).__name__}, not a mapping (with studies: or sweeps:)")
-    _validate(config, schema, path)
-    if config.get("sweeps"):  # each cell of a sweep is a study (ban/sweeps.py)
-        from ban.sweeps import expand_sweeps
-
-        config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
-        _validate(config, schema, path)
+    if problems := prepare_config(config, [path], schema):  # the workflow's own checks (ban/configfile.py)
+        raise ValueError(f"{path}: {problems[0].removeprefix('config: ')}")
     return config
 
 

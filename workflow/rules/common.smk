@@ -63,8 +63,9 @@ def get_member_code(w, member):
 
 
 def get_report_code(*rules):
-    """params function: the code fingerprint of a table or plot job ("frozen" when code changes
-    trigger nothing)."""
+    """params function: the code fingerprint of a table, plot, claims or regime job, from its rule's
+    entry modules (ban/fingerprint.py ENTRY_MODULES; a table of a study with paper numbers adds
+    "paper"); "frozen" when code changes trigger nothing."""
 
     def code(w):
         if not RERUN_ON_CODE_CHANGE:
@@ -288,17 +289,6 @@ def get_regime_cells(w):
     """params function: the sweep's cells and their factor values, as JSON for the command line
     (``{params.cells:q}`` quotes it)."""
     return json.dumps([[name, factors] for name, factors in SWEEPS[w.sweep]], sort_keys=True)
-
-
-def get_regime_code(w):
-    """params function: the code fingerprint of a regime job ("frozen" when code changes trigger nothing)."""
-    return CODE("regime") if RERUN_ON_CODE_CHANGE else "frozen"
-
-
-def get_claims_code(w):
-    """params function: the code fingerprint of a claims job (ban.report.claims and its imports;
-    "frozen" when code changes trigger nothing)."""
-    return CODE("claims") if RERUN_ON_CODE_CHANGE else "frozen"
 
 
 def check_finished_files():

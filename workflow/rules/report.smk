@@ -103,7 +103,7 @@ rule claims:
         "../../environment.yml"
     params:
         out=get_output_dir,
-        code=get_claims_code,
+        code=get_report_code("claims"),
         margin=get_margin_argument,
     shell:
         "python -m ban claims --metrics {input:q} --out {params.out:q} {params.margin:q} > {log:q} 2>&1"
@@ -134,7 +134,7 @@ rule regime:
     params:
         cells=get_regime_cells,
         out=get_output_dir,
-        code=get_regime_code,
+        code=get_report_code("regime"),
     shell:
         "python -m ban regime --sweep {wildcards.sweep:q} --cells {params.cells:q} --claims {input.claims:q}"
         " --metrics {input.metrics:q} --out {params.out:q} > {log:q} 2>&1"
