@@ -81,7 +81,8 @@ from typing import Iterable
 
 from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
 from ban.report.frame import lineage_order, load_metrics, read_metrics, single_study
-from ban.report.stats import LEVEL, POWER, holm, paired
+from ban.report.markdown import table_lines
+from ban.report.stats import ALPHA, LEVEL, POWER, holm, paired
 from ban.tasks import get_task
 
 __all__ = ["BEST_BAN_MIN_SEEDS", "HOLDS", "NOT_SHOWN", "NOT_TESTED", "NO_EFFECT", "POOLED", "REVERSED", "VERDICTS", "Claim",
@@ -93,7 +94,6 @@ HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED = "holds", "not shown", "reversed", "not 
 VERDICTS = (HOLDS, NOT_SHOWN, REVERSED, NOT_TESTED)
 NO_EFFECT = "no effect larger than"
 POOLED = "pooled"
-ALPHA = round(1.0 - LEVEL, 12)
 RULE = ("holds: the 95% t-interval of the mean paired difference (claimed-better − other, lower is better) lies below 0; "
         "reversed: it lies above 0; not shown: it contains 0, or one seed (no interval); "
         "not tested: a member the claim needs is missing")
@@ -501,10 +501,6 @@ def _rules_out(row: dict, decimals: int) -> str:
     return ", ".join(parts)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", r"\|")
-
-
 def _bold(verdict_text: str) -> str:
     return verdict_text if verdict_text in (NOT_SHOWN, NOT_TESTED) else f"**{verdict_text}**"
 
@@ -526,11 +522,6 @@ def _row_cells(row: dict, decimals: int) -> list[str]:
     mde = "—" if row["mde"] is None else f"{row['mde']:.{decimals}f}"
     return [row["lineage"], comparison, _number(row["mean"], decimals), interval, wins, _p(row["p_value"]),
             _bold(row["verdict"]), _p(row["p_holm"]), _bold(row["verdict_holm"]), _rules_out(row, decimals), mde]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
 
 
 def _counts(rows: list[dict], key: str) -> str:
@@ -563,7 +554,7 @@ def claims_markdown(result: dict) -> str:
             cells = [_counts(lineage_rows, key) + (f"; pooled: {_counts(pooled, key)}" if pooled else "")
                      for key in ("verdict", "verdict_holm")]
         summary.append([str(number), claim["text"], *cells])
-    lines += _table(["#", "Claim", "Verdicts (lineage rows; pooled rows)", "Holm-adjusted verdicts"], summary)
+    lines += table_lines(["#", "Claim", "Verdicts (lineage rows; pooled rows)", "Holm-adjusted verdicts"], summary)
     for number, claim in enumerate(result["claims"], 1):
         decimals = _DECIMALS.get(claim["score"], 2)
         lines += ["", f"## {number}. {claim['text']}", ""]
@@ -572,7 +563,7 @@ def claims_markdown(result: dict) -> str:
         if claim["note"]:
             lines += [claim["note"]] + ([""] if claim["rows"] else [])
         if claim["rows"]:
-            lines += _table(COLUMNS, [_row_cells(row, decimals) for row in claim["rows"]])
+            lines += table_lines(COLUMNS, [_row_cells(row, decimals) for row in claim["rows"]])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -32,6 +32,7 @@ from statistics import fmean
 import pandas as pd
 
 from ban.report.frame import ReportInputError, is_number, read_metrics
+from ban.report.markdown import table_lines
 
 __all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "write_regime"]
 
@@ -136,8 +137,8 @@ def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
              "Per cell (a study of the sweep; its claims.md has every row) and lineage: the teacher's training error against "
              "the labels it trained on and against the clean ones, the % of corrupted training labels it reproduces, its "
              "mean max probability on the views BAN-1 trained on, and each gain as Δ [95% interval] with its Holm-adjusted "
-             "verdict over the cell's family (negative: the first member is better).", "",
-             "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+             "verdict over the cell's family (negative: the first member is better).", ""]
+    rows = []
     for record in frame.to_dict("records"):
         cells = [record["cell"], *[_factor(record.get(f)) for f in factors], record["lineage"],
                  _number(record.get("teacher_train_error")), _number(record.get("teacher_train_error_clean")),
@@ -150,8 +151,8 @@ def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
             low, high = record.get(f"{name} low"), record.get(f"{name} high")
             interval = "" if math.isnan(low) else f" [{_number(low, True)}, {_number(high, True)}]"
             cells.append(f"{_number(mean, True)}{interval} {record.get(f'{name} verdict (Holm)')}")
-        lines.append("| " + " | ".join(c.replace("|", r"\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(cells)
+    return "\n".join(lines + table_lines(header, rows)) + "\n"
 
 
 def plot_regime(frame: pd.DataFrame, factors: list[str], path: Path) -> Path:

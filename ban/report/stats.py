@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import special
 
-__all__ = ["LEVEL", "POWER", "Paired", "holm", "mde", "mde_standardized", "p_value", "paired", "power", "t_interval",
+__all__ = ["ALPHA", "LEVEL", "POWER", "Paired", "alpha", "holm", "mde", "mde_standardized", "p_value", "paired", "power", "t_interval",
            "t_quantile"]
 
 LEVEL = 0.95
@@ -42,8 +42,14 @@ POWER = 0.8
 """Power at which the minimum detectable effect is stated."""
 
 
-def _alpha(level: float) -> float:
+def alpha(level: float = LEVEL) -> float:
+    """The significance level of a test at confidence ``level``: 1 − level, rounded to 12 decimals
+    (so that 1 − 0.95 is 0.05 exactly, not 0.050000000000000044)."""
     return round(1.0 - level, 12)
+
+
+ALPHA = alpha(LEVEL)
+"""The significance level of every test in the report: 1 − ``LEVEL`` (0.05)."""
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -104,7 +110,7 @@ def power(effect: float, n: float, level: float = LEVEL) -> float:
     if n < 2:
         raise ValueError(f"power needs at least two pairs; got n={n}")
     df = n - 1
-    critical = t_quantile(1.0 - _alpha(level) / 2.0, df)
+    critical = t_quantile(1.0 - alpha(level) / 2.0, df)
     noncentrality = effect * math.sqrt(n)
     from scipy.stats import nct  # imported here: only power and the MDE need it
 
@@ -118,7 +124,7 @@ def mde_standardized(n: int, level: float = LEVEL, target: float = POWER) -> flo
     and 1 − level < target < 1."""
     if n < 2:
         raise ValueError(f"the minimum detectable effect needs at least two pairs; got n={n}")
-    if not _alpha(level) < target < 1.0:
+    if not alpha(level) < target < 1.0:
         raise ValueError(f"power target must lie in (1 − level, 1); got {target}")
     high = 1.0
     while power(high, n, level) < target:

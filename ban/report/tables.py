@@ -53,11 +53,12 @@ from ban.report.frame import (
     single_study,
     summarize,
 )
+from ban.report.markdown import markdown_table
 from ban.report.paper import normalize_paper, paper_frame
 from ban.tasks import TableScore, TableView, get_task, table_stems
 
 __all__ = [
-    "CSV_FLOAT_FORMAT", "escape_latex", "format_cell", "format_gain", "latex_table", "markdown_table", "table_frame", "write_tables",
+    "CSV_FLOAT_FORMAT", "escape_latex", "format_cell", "format_gain", "latex_table", "table_frame", "write_tables",
 ]
 
 CSV_FLOAT_FORMAT = "%.10g"  # 10 significant digits: drops float noise such as 5.199999999999999
@@ -189,21 +190,8 @@ def _display_rows(frame: pd.DataFrame, view: TableView, style: _Style, split_nam
 
 
 # ---------------------------------------------------------------------------------------------
-# Markdown and LaTeX
+# LaTeX (Markdown: ban.report.markdown)
 # ---------------------------------------------------------------------------------------------
-
-
-def _escape_markdown(text: str) -> str:
-    return text.replace("|", r"\|")
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table (pipes in cells escaped)."""
-    lines = ["| " + " | ".join(_escape_markdown(h) for h in header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        lines.append("| " + " | ".join(_escape_markdown(cell) for cell in row) + " |")
-    return "\n".join(lines) + "\n"
 
 
 _LATEX_SPECIAL = {
