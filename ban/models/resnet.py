@@ -14,7 +14,8 @@ it changes (2 per net; option A's zero padding would save ~1% of the parameters)
 BN–ReLU–conv3×3–BN–ReLU–conv3×3 with depth = 6n + 2, or with ``bottleneck=True`` blocks
 BN–ReLU–conv1×1–BN–ReLU–conv3×3–BN–ReLU–conv1×1 (inner width = output width / 4) with
 depth = 9n + 2 (164, 1001). Projection shortcuts are 1×1 convs fed by the block's first
-BN–ReLU; a final BN–ReLU precedes pooling.
+BN–ReLU; a final BN–ReLU precedes pooling. The basic block is ``ban.models.layers.PreActBlock``
+(the WRN block) without dropout.
 
 Keyword arguments of ``preact-resnet`` for the BAN paper's Table 5 students (DenseNet-90-60
 teacher; "Pre-ResNet-U-R" = U units per block, channel ratio R):
@@ -56,6 +57,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ban.models.layers import PreActBlock, init_weights
 from ban.models.registry import MODELS
 
 
@@ -79,27 +81,6 @@ class BasicBlock(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
-
-
-class PreActBasicBlock(nn.Module):
-    """BN–ReLU–conv3×3–BN–ReLU–conv3×3 + shortcut."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int):
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.relu = nn.ReLU(inplace=True)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        activated = self.relu(self.bn1(x))
-        shortcut = x if self.projection is None else self.projection(activated)
-        out = self.conv2(self.relu(self.bn2(self.conv1(activated))))
-        return out + shortcut
 
 
 class PreActBottleneck(nn.Module):
@@ -164,14 +145,7 @@ class CifarResNet(nn.Module):
         head: list[nn.Module] = [nn.BatchNorm2d(current), nn.ReLU(inplace=True)] if preact else []
         self.head = nn.Sequential(*head, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.classifier = nn.Linear(current, num_classes)
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.zeros_(module.bias)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.stages(self.stem_activation(self.stem(x)))
@@ -209,5 +183,5 @@ def preact_resnet(
     if not channels or min(channels) < 1:
         raise ValueError(f"preact-resnet channels must be positive widths, got {tuple(channels)}")
     scaled = tuple(max(1, round(c * width)) for c in channels)
-    block = PreActBottleneck if bottleneck else PreActBasicBlock
+    block = PreActBottleneck if bottleneck else PreActBlock
     return CifarResNet(in_channels, num_classes, block, int(units), scaled, stem=stem, preact=True)

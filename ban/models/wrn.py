@@ -3,13 +3,14 @@
 ``wrn-<depth>-<width>``: depth = 6n + 4, n pre-activation basic blocks per stage.
 
     stem   3×3 conv, in_channels → 16
-    stage  n blocks of BN–ReLU–conv3×3–dropout–BN–ReLU–conv3×3 (+ shortcut), widths
+    stage  n blocks of BN–ReLU–conv3×3–BN–ReLU–dropout–conv3×3 (+ shortcut), widths
            16·width, 32·width, 64·width, strides 1, 2, 2
     head   BN–ReLU, adaptive average pool to 1×1, flatten, linear → num_classes
 
 The shortcut is the identity where shape is kept and a 1×1 projection conv otherwise (the
 block's first BN–ReLU then feeds both paths, as in the reference code). ``dropout`` (default
-0.0; the paper's recipe uses 0.3) sits between the two convolutions of every block.
+0.0; the paper's recipe uses 0.3) sits between the two convolutions of every block
+(``ban.models.layers.PreActBlock``).
 
 Parameters at 3×32×32 (this module vs. BAN paper Table 1):
 
@@ -27,30 +28,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ban.models.layers import PreActBlock, init_weights
 from ban.models.registry import MODELS
-
-
-class WideBasicBlock(nn.Module):
-    """Pre-activation basic block: BN–ReLU–conv3×3–dropout–BN–ReLU–conv3×3 plus shortcut."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int, dropout: float):
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.relu = nn.ReLU(inplace=True)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        activated = self.relu(self.bn1(x))
-        shortcut = x if self.projection is None else self.projection(activated)
-        out = self.conv1(activated)
-        out = self.conv2(self.dropout(self.relu(self.bn2(out))))
-        return out + shortcut
 
 
 class WideResNet(nn.Module):
@@ -70,29 +49,17 @@ class WideResNet(nn.Module):
         for stage, stage_width in enumerate(widths):
             for index in range(blocks_per_stage):
                 stride = 2 if stage > 0 and index == 0 else 1
-                layers.append(WideBasicBlock(channels, stage_width, stride, dropout))
+                layers.append(PreActBlock(channels, stage_width, stride, dropout))
                 channels = stage_width
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(
             nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
         )
         self.classifier = nn.Linear(channels, num_classes)
-        _init_weights(self)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.head(self.stages(self.stem(x))))
-
-
-def _init_weights(model: nn.Module) -> None:
-    """He-normal (fan-out) convolutions, unit BN scale, zero biases."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            nn.init.zeros_(module.bias)
 
 
 @MODELS.register("wrn-<depth>-<width>")
