@@ -1,7 +1,7 @@
 """What the config asks of each member, compared with what its folder holds (no torch import).
 
-The workflow (``workflow/rules/common.smk``) and ``python -m ban status`` both use this, on every
-invocation and independent of Snakemake's ``.snakemake/`` records:
+The workflow (``workflow/rules/common.smk``, ``checks.smk``) and ``python -m ban status`` both
+use this, on every invocation and independent of Snakemake's ``.snakemake/`` records:
 
 - ``member_code``: the code fingerprint a member's job runs with: the current one of its rule
   (``ban.fingerprint``), or, with ``rerun_on_code_change: false``, the one its finished
