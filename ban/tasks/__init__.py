@@ -8,12 +8,8 @@ tables a study writes, and how saved predictions average into an ensemble.
 
 Every dataset names its task (``data.task``), and every ``metrics.json`` records it (``task``).
 
-A trainer module provides (see ``ban.member`` for the lifecycle that calls it):
-``Recipe.from_dict(dict)``, ``model_info(spec, data) -> dict``, ``build(model_info, data)``,
-``Loop(model, teacher, objective, objective_args, recipe, data, device, seed)`` with ``state_dict()``,
-``load_state_dict()``, ``generators``, ``run_epoch(epoch) -> history row`` and
-``final_scores() -> (scores, predictions)``, and ``score(model, data, recipe, device) ->
-(scores, predictions)`` for models that are not trained (imported teachers, ``ban evaluate``).
+A trainer module is a ``ban.tasks.contract.Trainer`` and its ``Loop`` an ``EpochLoop`` (the
+Protocols ``ban.member``, the lifecycle, calls; a test holds every task to them).
 """
 
 from __future__ import annotations
