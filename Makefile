@@ -27,8 +27,8 @@ run: setup data
 test: setup data
 	$(PYTHON) -m pytest -q -n $(CORES) --dist loadfile
 
-# The tests that run no Snakemake and no benchmark (tests/conftest.py marks tests/workflow/ and
-# tests/bench/ slow): a minute or two on 2 cores.
+# The tests that run no Snakemake, no benchmark and no fresh torch process (tests/conftest.py marks
+# tests/workflow/, tests/bench/ and torch_process tests slow): about a minute on 2 idle cores.
 test-fast: setup data
 	$(PYTHON) -m pytest -q -m "not slow" -n $(CORES) --dist loadfile
 
