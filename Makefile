@@ -5,7 +5,7 @@ CORES   ?= 2
 # Jobs call `python -m ban`: the virtual environment comes first on PATH, as if activated.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup data run test lint bench clean-results
+.PHONY: setup data run test test-fast lint bench clean-results
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,11 @@ run: setup data
 # (the SLURM cluster, the finished tiny study) are set up once per worker that needs them.
 test: setup data
 	$(PYTHON) -m pytest -q -n $(CORES) --dist loadfile
+
+# The tests that run no Snakemake, no benchmark and no fresh torch process (tests/conftest.py marks
+# tests/workflow/, tests/bench/ and torch_process tests slow): about a minute on 2 idle cores.
+test-fast: setup data
+	$(PYTHON) -m pytest -q -m "not slow" -n $(CORES) --dist loadfile
 
 lint: setup
 	snakemake --lint

@@ -1,11 +1,19 @@
-"""Shared fixtures: a tiny learnable spec and one torch thread (small ops are faster that way here)."""
+"""Shared fixtures: a tiny learnable spec and one torch thread (small ops are faster that way here).
+
+Marked ``slow`` here, by rule: every test under ``tests/workflow/`` (real Snakemake runs) and
+``tests/bench/`` (the benchmark scripts: trainings, Snakemake, fresh processes timed), and every
+test marked ``torch_process`` (it starts a fresh Python process that imports torch: seconds each).
+``pytest -m "not slow"`` (``make test-fast``) runs the rest."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
+
+SLOW_FOLDERS = tuple(Path(__file__).resolve().parent / name for name in ("workflow", "bench"))
 
 TINY_SPEC = {
     "study": "t",
@@ -32,3 +40,12 @@ def one_torch_thread():
 def tiny_spec():
     """A spec that trains the small CNN on the synthetic dataset in well under a second."""
     return copy.deepcopy(TINY_SPEC)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every collected test whose file lies under one of ``SLOW_FOLDERS`` or that is
+    marked ``torch_process``."""
+    for item in items:
+        path = item.path.resolve()
+        if any(path.is_relative_to(folder) for folder in SLOW_FOLDERS) or item.get_closest_marker("torch_process"):
+            item.add_marker(pytest.mark.slow)

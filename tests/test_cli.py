@@ -35,6 +35,7 @@ def embed_dataset(path: Path, dataset: dict) -> None:
     torch.save(ckpt, path)
 
 
+@pytest.mark.torch_process
 def test_evaluate_prints_the_scores_of_a_saved_model(tiny_spec, tmp_path):
     metrics = train(tiny_spec, tmp_path / "gen0", log=lambda line: None)
     out = subprocess.run(
@@ -46,6 +47,7 @@ def test_evaluate_prints_the_scores_of_a_saved_model(tiny_spec, tmp_path):
     assert abs(scores["test_nll"] - metrics["test_nll"]) < 1e-5
 
 
+@pytest.mark.torch_process
 def test_an_unknown_key_of_the_embedded_dataset_is_one_line(model, tiny_spec):
     embed_dataset(model, {**tiny_spec["dataset"], "n_trian": 256})
     out = evaluate("gen0/model.pt", cwd=model.parents[1])
@@ -55,6 +57,7 @@ def test_an_unknown_key_of_the_embedded_dataset_is_one_line(model, tiny_spec):
                                  "'synthetic' (allowed: channels, data_seed, "), out.stderr
 
 
+@pytest.mark.torch_process
 def test_the_embedded_root_outside_the_project_and_download_are_not_used(model, tmp_path):
     """A spec that says ``root: <elsewhere>, download: true`` creates nothing there (Fashion-MNIST
     would be staged or downloaded into it): one line asks for --data-root."""
@@ -70,6 +73,7 @@ def test_the_embedded_root_outside_the_project_and_download_are_not_used(model, 
     assert not elsewhere.exists()
 
 
+@pytest.mark.torch_process
 def test_a_data_root_named_on_the_command_line_is_used(model, tiny_spec, tmp_path):
     embed_dataset(model, {**tiny_spec["dataset"], "root": str(tmp_path / "elsewhere"), "download": True})
     out = evaluate("gen0/model.pt", "--data-root", str(tmp_path / "named"), cwd=model.parents[1])

@@ -36,6 +36,7 @@ def torch_capability(**env: str) -> str:
                           text=True, check=True).stdout.strip()
 
 
+@pytest.mark.torch_process
 @pytest.mark.skipif(not {"avx2", "fma"} <= cpu_flags(), reason="needs an x86-64 CPU with AVX2")
 def test_a_process_that_imports_ban_runs_avx2_kernels_unless_told_otherwise():
     assert torch_capability() == "AVX2"  # AVX512 on a CPU with AVX-512, without the cap

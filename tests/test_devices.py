@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 import torch
 
 from ban.devices import cuda_available, cuda_problem
 
 
+@pytest.mark.torch_process
 def test_cuda_is_asked_of_a_fresh_process_only_for_cuda_devices():
     assert cuda_available() == torch.cuda.is_available()
     assert cuda_problem("auto") is None and cuda_problem("cpu") is None

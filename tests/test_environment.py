@@ -15,6 +15,7 @@ from ban.environment import cpu_capability, differences, environment, environmen
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.torch_process
 @pytest.mark.parametrize("asked", [None, "default", "avx2", "avx512", "nonsense"])
 def test_cpu_capability_is_the_one_torch_uses(asked):
     """In a fresh process (the variable is read once): ban's torch-free answer equals torch's."""

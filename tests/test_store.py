@@ -184,6 +184,7 @@ def test_an_entry_with_a_malformed_record_is_listed_and_pruned_only_when_unused(
     assert store.entries() == [] and {p.name for p in (tmp_path / "project/gen0").iterdir()} >= {"model.pt", "metrics.json"}
 
 
+@pytest.mark.torch_process
 def test_store_files_follow_the_umask(tmp_path):
     """A real ``python -m ban train`` under umask 027: every store folder is 0750 and every file
     0640, exactly what the umask allows (never world-writable, never narrower than asked)."""
@@ -200,6 +201,7 @@ def test_store_files_follow_the_umask(tmp_path):
         assert oct(path.stat().st_mode & 0o777) == oct(0o750 if path.is_dir() else 0o640), path
 
 
+@pytest.mark.torch_process
 def test_a_full_store_keeps_the_outputs(tmp_path):
     """The store on a full disk (another file system, so it copies): one warning line, the member
     folder untouched, no entry and no temporary folder left."""
@@ -229,6 +231,7 @@ def test_a_full_store_keeps_the_outputs(tmp_path):
     assert {name: sha256_file(tmp_path / "trained" / name) for name in recorded} == recorded
 
 
+@pytest.mark.torch_process
 def test_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):
     """Writing on a full disk: one line naming the folder and the bytes needed (``error:`` from the
     command line, no traceback); the file being replaced keeps its previous content."""

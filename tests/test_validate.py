@@ -104,6 +104,7 @@ def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, 
     assert "lacks score(s) test_nll, test_ece" in check_specs([tiny_spec], finished=[relative])[0]
 
 
+@pytest.mark.torch_process
 def test_a_synthetic_dataset_too_large_to_make_is_one_line(tiny_spec, tmp_path):
     """``n_train: 100000000000`` is refused by the pre-flight (``python -m ban check``, as the
     workflow runs it) before any allocation: one line naming the sizes and what is allowed."""

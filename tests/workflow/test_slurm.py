@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[2]
 SLURM_SCRIPTS = REPO / "scripts" / "slurm"

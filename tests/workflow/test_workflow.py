@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import torch
 
-from tests.workflow.conftest import REPO, edit_code, make_project, planned_jobs, read_config, snakemake, write_config
+from tests.workflow.conftest import edit_code, make_project, planned_jobs, read_config, snakemake, write_config
 
 TRAINED = {f"seed{s}/{m}" for s in (0, 1) for m in ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1")}
 ENSEMBLES = {f"seed{s}/ens2" for s in (0, 1)}
@@ -133,11 +131,6 @@ def test_bad_config_fails_before_any_job(tiny_copy, edit, message):
     write_config(tiny_copy, config)
     out = snakemake(tiny_copy, "--dry-run", check=False)
     assert out.returncode != 0 and message in out.stdout + out.stderr
-
-
-def test_lint_is_clean():
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_lineage_from_a_trained_teacher_reuses_its_checkpoint(tiny_copy):
