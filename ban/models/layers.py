@@ -40,6 +40,14 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def projection(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d | None:
+    """The 1×1 (stride) projection a pre-activation block's shortcut needs when its shape changes;
+    None for the identity shortcut."""
+    if stride != 1 or in_channels != out_channels:
+        return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+    return None
+
+
 class PreActBlock(nn.Module):
     """BN–ReLU–conv3×3 (stride)–BN–ReLU–dropout–conv3×3 plus identity or 1×1 projection shortcut."""
 
@@ -51,9 +59,7 @@ class PreActBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+        self.projection = projection(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         activated = self.relu(self.bn1(x))

@@ -57,7 +57,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ban.models.layers import PreActBlock, init_weights
+from ban.models.layers import PreActBlock, init_weights, projection
 from ban.models.registry import MODELS
 
 
@@ -96,9 +96,7 @@ class PreActBottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(inner)
         self.conv3 = nn.Conv2d(inner, out_channels, 1, bias=False)
         self.relu = nn.ReLU(inplace=True)
-        self.projection = None
-        if stride != 1 or in_channels != out_channels:
-            self.projection = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+        self.projection = projection(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         activated = self.relu(self.bn1(x))
