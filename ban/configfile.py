@@ -13,6 +13,8 @@ missing file, bytes that are not UTF-8), which Snakemake's reader would end in a
 ``schema_defaults(schema, definition)`` gives the defaults of a ``$defs`` entry's keys.
 ``paper_problems(config, lineage_defaults)`` names the ``paper`` values that a study's table job
 would refuse (a column typo, a lineage the study lacks), from the config alone.
+``tuning_problems(config, schema)`` names each key of a lineage's ``tuning`` grid that is no
+tuning key, and each value the schema refuses for its recipe key.
 
 ``prepare_config(config, files, schema)`` is the one loader the Snakefile and ``python -m ban
 status`` share: the problems of the files as written, the schema (before and after the sweeps
@@ -253,10 +255,45 @@ def paper_problems(config: Mapping, lineage_defaults: Mapping | None = None) -> 
     return problems
 
 
+def tuning_problems(config: Mapping, schema_path: str | Path) -> list[str]:
+    """Every problem of the lineages' ``tuning`` grids, one line each:
+    ``studies.<s>.lineages.<l>.tuning.<key>: ...`` for a key that is neither ``recipe.<key>`` of a
+    key of the schema's ``$defs/recipe`` nor ``objective_args.<name>`` of ``ban.study.TUNING_ARGS``
+    (the allowed keys listed), or for a value that the schema refuses for that recipe key (a
+    ``label_smoothing`` must be a number in [0, 1)). Grids that are not a mapping of lists are left
+    to the schema."""
+    import jsonschema
+
+    from ban.study import TUNING_ARGS
+
+    recipe = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))["$defs"]["recipe"]["properties"]
+    allowed = {f"recipe.{key}": value for key, value in recipe.items()}
+    allowed.update({f"objective_args.{name}": {"type": "number", "minimum": 0, "exclusiveMaximum": 1} for name in TUNING_ARGS})
+    allowed_text = f"recipe.<{'|'.join(recipe)}> or " + " or ".join(f"objective_args.{name}" for name in TUNING_ARGS)
+    problems: list[str] = []
+    studies = config.get("studies") if isinstance(config, Mapping) else None
+    for study_name, study in (studies.items() if isinstance(studies, Mapping) else ()):
+        lineages = study.get("lineages") if isinstance(study, Mapping) else None
+        for lineage_name, lineage in (lineages.items() if isinstance(lineages, Mapping) else ()):
+            grid = lineage.get("tuning") if isinstance(lineage, Mapping) else None
+            for key, values in (grid.items() if isinstance(grid, Mapping) else ()):
+                where = f"studies.{study_name}.lineages.{lineage_name}.tuning.{key}"
+                if key not in allowed:
+                    problems.append(f"{where}: not a tuning key (allowed: {allowed_text})")
+                    continue
+                validator = jsonschema.validators.validator_for(allowed[key])(allowed[key])
+                for value in values if isinstance(values, list) else ():
+                    error = next(iter(validator.iter_errors(value)), None)
+                    if error is not None:
+                        problems.append(f"{where}: {_message(error)}")
+                        break
+    return problems
+
+
 def prepare_config(config: dict, files: Iterable[str | Path], schema_path: str | Path) -> list[str]:
     """Check ``config`` (read from ``files``) and complete it in place (see the module docstring);
-    return its problems, one line each (``config: <key path>: <message>`` for what the schema or
-    the paper values refuse)."""
+    return its problems, one line each (``config: <key path>: <message>`` for what the schema,
+    the paper values or the tuning grids refuse)."""
     from snakemake.utils import validate
 
     from ban.sweeps import SweepError, expand_sweeps
@@ -272,6 +309,7 @@ def prepare_config(config: dict, files: Iterable[str | Path], schema_path: str |
         else:
             problems += [f"config: {line}" for line in schema_problems(config, schema_path)]
     problems += [f"config: {line}" for line in paper_problems(config, schema_defaults(schema_path, "lineage"))]
+    problems += [f"config: {line}" for line in tuning_problems(config, schema_path)]
     if not problems:
         validate(config, str(schema_path))
     return problems

@@ -11,7 +11,8 @@ Like a build system's action key (not a file name), a trained member's **identit
         "checkpoint": sha256 of the imported teacher_checkpoint, or null})
 
 ``training_spec`` drops every name and place: the study, lineage, seed and member names
-(``NAME_KEYS``), the checkpoint's path and the dataset's ``root``, ``download``, ``folder`` and
+(``NAME_KEYS``), the labels a member carries for the report (``LABEL_KEYS``: a tuning point's
+setting, already spelled out in the spec it labels), the checkpoint's path and the dataset's ``root``, ``download``, ``folder`` and
 ``source`` (``PLACE_KEYS``). So two studies (or sweep cells) that ask for the same training have
 one identity, renaming a lineage changes none, and the bytes of ``model.pt`` (which embeds
 ``training_spec``) and ``predictions.npz`` are the same wherever it is placed. The workflow
@@ -45,6 +46,9 @@ from ban.files import sha256_file
 FORMAT = "ban.identity/2"
 NAME_KEYS = ("study", "lineage", "seed", "member")
 """Spec keys that name a member: recorded in its metrics.json, never part of its identity."""
+LABEL_KEYS = ("tuning_point",)
+"""Spec keys that label a member for the report (``tuning_point``: ``{grid key: value}`` of a
+``tune<i>``): recorded in its metrics.json when present, never part of its identity."""
 PLACE_KEYS = ("root", "download", "folder", "source")
 """Dataset keys that say where the data lives, not what it is."""
 OUTPUT_FILES = ("predictions.npz", "model.pt", "metrics.json")
@@ -59,7 +63,7 @@ def canonical_hash(obj: object) -> str:
 
 def training_spec(spec: dict) -> dict:
     """``spec`` without names and places (see the module docstring), with its code fingerprint."""
-    kept = {key: value for key, value in spec.items() if key not in NAME_KEYS and key != "checkpoint"}
+    kept = {key: value for key, value in spec.items() if key not in NAME_KEYS + LABEL_KEYS and key != "checkpoint"}
     kept["dataset"] = {key: value for key, value in spec["dataset"].items() if key not in PLACE_KEYS}
     if not kept.get("code"):
         kept["code"] = current_training_code()
@@ -77,6 +81,7 @@ def current_training_code() -> str:
 def member_fields(spec: dict) -> dict:
     """The fields of a member's ``metrics.json`` that name and place it (the rest is the training's)."""
     fields = {key: spec.get(key) for key in NAME_KEYS}
+    fields.update({key: spec[key] for key in LABEL_KEYS if key in spec})
     fields["dataset_spec"] = spec["dataset"]
     if spec.get("checkpoint"):
         fields["imported_from"] = str(spec["checkpoint"])

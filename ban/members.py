@@ -9,6 +9,10 @@ A lineage of seed ``s`` holds:
   training seed ``1000·s + seed_offset``;
 - **independent networks** ``ind<i>`` (the lineage's ``independent: N``, i = 1..N): trained on
   labels like the teacher (same architecture and recipe), training seed ``1000·s + 200 + i``;
+- **tuning points** ``tune<i>`` (the lineage's ``tuning`` grid, i = 1..N in grid order): trained
+  on labels like the teacher with one point of a small regularisation grid, with the teacher's
+  training seed ``1000·s`` (common random numbers: a point equal to the teacher's own setting is
+  the teacher's training); the report chooses among them on the validation split;
 - **ensembles**, the average of saved test probabilities, never trained: ``ens<k>`` (Ens*k, of
   BAN generations) and ``indep<k>`` (Indep*k: the teacher and ``ind1..ind<k−1>``, the control
   that tells born-again ensembling from plain seed ensembling).
@@ -67,14 +71,16 @@ SEED_STRIDE = 1000
 """Training seed of a member: ``SEED_STRIDE · seed + offset``."""
 INDEPENDENT_SEED_OFFSET = 200
 """``ind<i>`` trains with offset ``INDEPENDENT_SEED_OFFSET + i`` (distinct from every other member's)."""
+TUNING_SEED_OFFSET = 0
+"""``tune<i>`` trains with the teacher's offset: the grid's points differ only in their setting."""
 ENSEMBLE_FAMILIES = {"ens": "Ens", "indep": "Indep"}
 """Ensemble member prefix → column prefix: ``ens<k>`` → ``Ens*k``, ``indep<k>`` → ``Indep*k``."""
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of member: ``role`` (teacher, generation, control, independent, ensemble), ``k``
-    (generation index, independent index or ensemble size; ``None`` for controls), for controls
+    """One kind of member: ``role`` (teacher, generation, control, independent, tuning, ensemble),
+    ``k`` (generation index, independent or tuning index, or ensemble size; ``None`` for controls), for controls
     the ``Control`` entry, for ensembles the ``family`` (``ens`` or ``indep``)."""
 
     member: str
@@ -94,12 +100,14 @@ class Kind:
             return self.control.label
         if self.role == "independent":
             return f"Ind-{self.k}"
+        if self.role == "tuning":
+            return f"Tune-{self.k}"
         return f"{ENSEMBLE_FAMILIES[self.family]}*{self.k}"
 
     @property
     def rank(self) -> tuple[int, int]:
-        """Column sort key: Teacher, BAN-1..K, the controls in ``CONTROLS`` order, Ind-1..N, then
-        Ens*2, Indep*2, Ens*3, Indep*3, … (each Indep*k beside its Ens*k)."""
+        """Column sort key: Teacher, BAN-1..K, the controls in ``CONTROLS`` order, Ind-1..N,
+        Tune-1..N, then Ens*2, Indep*2, Ens*3, Indep*3, … (each Indep*k beside its Ens*k)."""
         if self.role == "teacher":
             return (0, 0)
         if self.role == "generation":
@@ -108,7 +116,9 @@ class Kind:
             return (2 + list(CONTROLS).index(self.member), 0)
         if self.role == "independent":
             return (2 + len(CONTROLS), self.k)
-        return (3 + len(CONTROLS), 2 * self.k + list(ENSEMBLE_FAMILIES).index(self.family))
+        if self.role == "tuning":
+            return (3 + len(CONTROLS), self.k)
+        return (4 + len(CONTROLS), 2 * self.k + list(ENSEMBLE_FAMILIES).index(self.family))
 
     @property
     def trained(self) -> bool:
@@ -133,12 +143,14 @@ class Kind:
             return self.control.seed_offset
         if self.role == "independent":
             return INDEPENDENT_SEED_OFFSET + self.k
+        if self.role == "tuning":
+            return TUNING_SEED_OFFSET
         raise MemberError(f"{self.member!r} is an ensemble: it is not trained")
 
     def objective(self, lineage_objective: str = "ban") -> str:
-        """Objective name: ``ce`` for the teacher and independent networks, the lineage's for
-        generations, the control's own."""
-        if self.role in ("teacher", "independent"):
+        """Objective name: ``ce`` for the teacher, independent networks and tuning points, the
+        lineage's for generations, the control's own."""
+        if self.role in ("teacher", "independent", "tuning"):
             return TEACHER_OBJECTIVE
         if self.role == "generation":
             return lineage_objective
@@ -150,23 +162,24 @@ class Kind:
 _CONTROL_ALTERNATIVES = "|".join(re.escape(name) for name in CONTROLS)
 ENSEMBLE_PATTERN = rf"(?:{'|'.join(ENSEMBLE_FAMILIES)})[1-9]\d*"
 """Regular expression of ensemble names (the workflow's ``ensemble`` wildcard)."""
-MEMBER_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*|{ENSEMBLE_PATTERN}"
+MEMBER_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*|tune[1-9]\d*|{ENSEMBLE_PATTERN}"
 """Regular expression of every member name."""
-TRAINED_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*"
+TRAINED_PATTERN = rf"gen\d+|{_CONTROL_ALTERNATIVES}|ind[1-9]\d*|tune[1-9]\d*"
 """Regular expression of trained member names (``overrides`` keys)."""
 CONTROL_PATTERN = _CONTROL_ALTERNATIVES
 """Regular expression of control names (the workflow's ``control`` wildcard)."""
 
 _MEMBER_RE = re.compile(
-    rf"^(?:gen(?P<gen>\d+)|(?P<control>{_CONTROL_ALTERNATIVES})|ind(?P<ind>[1-9]\d*)|(?P<family>{'|'.join(ENSEMBLE_FAMILIES)})(?P<ens>[1-9]\d*))$"
+    rf"^(?:gen(?P<gen>\d+)|(?P<control>{_CONTROL_ALTERNATIVES})|ind(?P<ind>[1-9]\d*)|tune(?P<tune>[1-9]\d*)|(?P<family>{'|'.join(ENSEMBLE_FAMILIES)})(?P<ens>[1-9]\d*))$"
 )
 _LABELS = {control.label: name for name, control in CONTROLS.items()}
 _FAMILIES = {label: family for family, label in ENSEMBLE_FAMILIES.items()}
 _COLUMN_RE = re.compile(
     rf"^(?:{TEACHER}|BAN-(?P<gen>[1-9]\d*)|(?P<control>{'|'.join(re.escape(label) for label in _LABELS)})|Ind-(?P<ind>[1-9]\d*)"
+    rf"|Tune-(?P<tune>[1-9]\d*)"
     rf"|(?P<family>{'|'.join(_FAMILIES)})\*(?P<ens>[1-9]\d*))$"
 )
-_KINDS_TEXT = f"gen<k>, {', '.join(CONTROLS)}, ind<i>, ens<k> or indep<k>"
+_KINDS_TEXT = f"gen<k>, {', '.join(CONTROLS)}, ind<i>, tune<i>, ens<k> or indep<k>"
 
 
 def kind_of(member: str) -> Kind:
@@ -181,6 +194,8 @@ def kind_of(member: str) -> Kind:
         return Kind(member, "control", None, CONTROLS[match["control"]])
     if match["ind"] is not None:
         return Kind(member, "independent", int(match["ind"]))
+    if match["tune"] is not None:
+        return Kind(member, "tuning", int(match["tune"]))
     return Kind(member, "ensemble", int(match["ens"]), family=match["family"])
 
 
@@ -197,6 +212,8 @@ def kind_of_column(column: str) -> Kind:
         return kind_of(_LABELS[match["control"]])
     if match["ind"] is not None:
         return kind_of(f"ind{match['ind']}")
+    if match["tune"] is not None:
+        return kind_of(f"tune{match['tune']}")
     return kind_of(f"{_FAMILIES[match['family']]}{match['ens']}")
 
 

@@ -26,7 +26,8 @@ same environment; a restore never crosses environments.
   content that contradicts its key is damage: such an entry is removed (the member then trains
   again). A file that cannot be read (permission, I/O error) or copied (a full disk) is one line
   in the job's log; nothing is deleted and the member trains. The restored ``metrics.json`` names
-  the member that asked (``ban.identity.member_fields``).
+  the member that asked (``ban.identity.member_fields``; the labels of the member that trained
+  it, ``LABEL_KEYS``, are dropped).
 - Every read and write of an entry holds the entry's lock (``.locks/<key>.lock``, ``flock``);
   :meth:`Store.training` holds ``.locks/<key>.train`` for a whole training, so two jobs (two
   studies, two clones sharing the store) that ask for the same training at the same time train it
@@ -54,7 +55,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ban.files import copy_file, free_space, sha256_file, write_json
-from ban.identity import OUTPUT_FILES, RECORDED_FILES, Identity, member_fields, store_key, training_spec
+from ban.identity import LABEL_KEYS, OUTPUT_FILES, RECORDED_FILES, Identity, member_fields, store_key, training_spec
 
 ENV = "BAN_STORE"
 OFF = "off"
@@ -235,7 +236,7 @@ class Store:
                 metrics = json.loads((entry / "metrics.json").read_text(encoding="utf-8"))
                 for name in RECORDED_FILES[::-1]:  # predictions.npz, model.pt
                     copy_file(entry / name, out_dir / name)
-                metrics = {**metrics, **member_fields(spec)}
+                metrics = {**{k: v for k, v in metrics.items() if k not in LABEL_KEYS}, **member_fields(spec)}
                 write_json(out_dir / "metrics.json", metrics)
                 self._place(entry, out_dir)
         except OSError as err:

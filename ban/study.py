@@ -8,6 +8,17 @@ its members (their kinds are defined in ``ban.members``): ``gen0`` (the teacher,
 distillation) or else the teacher's architecture. ``overrides[member]`` replaces a member's
 ``recipe`` keys, ``objective``, ``objective_args`` or ``model``.
 
+A member's recipe is the study's ``recipe``, then the lineage's ``recipe``, then for the
+label-trained members (``gen0``, ``ind<i>``, ``tune<i>``) the lineage's ``teacher_recipe``, then for
+``tune<i>`` its tuning point's ``recipe.<key>`` values, then its override's ``recipe``: so
+``recipe: {select: last}`` with ``teacher_recipe: {select: best_val}`` is an early-stopped teacher
+whose students train to the end. The lineage's ``tuning`` grid (``{"recipe.<key>" or
+"objective_args.label_smoothing": [values]}``) gives ``tune1..tuneN``, one per point of the product
+of its lists in the order listed (first key slowest; ``tuning_points``): label-only (``ce``, with
+the point's ``label_smoothing`` as its only argument, none where it is 0, so that a point of the
+teacher's own setting has the teacher's spec), the teacher's architecture, recipe and training
+seed, and ``tuning_point`` (the point, a label outside the identity, ``ban.identity.LABEL_KEYS``).
+
 A member's spec holds everything that decides its result, so the workflow reruns a member exactly
 when its spec changes.
 """
@@ -15,9 +26,16 @@ when its spec changes.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 
 from ban.members import SEED_STRIDE, kind_of
+
+LABEL_ROLES = ("teacher", "independent", "tuning")
+"""Roles of the members trained on labels alone: they take ``teacher_recipe``."""
+TUNING_ARGS = ("label_smoothing",)
+"""Objective arguments a tuning grid may vary (as ``objective_args.<name>``), beside ``recipe.<key>``."""
+TUNING_KEYS_TEXT = "recipe.<recipe key> or " + " or ".join(f"objective_args.{name}" for name in TUNING_ARGS)
 
 
 class StudyError(ValueError):
@@ -41,10 +59,20 @@ def ensemble_members(lineage: dict, k: int | str) -> list[str]:
     return [f"gen{i}" for i in range(1, kind.k + 1)]
 
 
+def tuning_points(lineage: dict) -> list[dict]:
+    """The points of the lineage's ``tuning`` grid, ``{key: value}`` each, in product order (the
+    first key slowest, its values in the order listed); ``[]`` without a grid."""
+    grid = lineage.get("tuning") or {}
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[key] for key in keys))] if keys else []
+
+
 def trained_members(lineage: dict) -> list[str]:
-    """Members that are trained: gen0..genK, the configured controls, then ind1..indN."""
+    """Members that are trained: gen0..genK, the configured controls, ind1..indN, then
+    tune1..tuneN (one per tuning point)."""
     return ([f"gen{i}" for i in range(lineage["generations"] + 1)] + list(lineage.get("controls", []))
-            + [f"ind{i}" for i in range(1, lineage.get("independent", 0) + 1)])
+            + [f"ind{i}" for i in range(1, lineage.get("independent", 0) + 1)]
+            + [f"tune{i}" for i in range(1, len(tuning_points(lineage)) + 1)])
 
 
 def ensembles(lineage: dict) -> list[str]:
@@ -86,10 +114,27 @@ def check_lineage(study: str, name: str, lineage: dict) -> None:
     if independent and max(lineage.get("ensembles") or [0]) - 1 > independent:
         needed = max(lineage["ensembles"]) - 1
         raise StudyError(f"{where}.independent: Indep*{needed + 1} needs {needed} independent networks, independent is {independent}")
+    for key in lineage.get("tuning") or {}:
+        section, _, name = str(key).partition(".")
+        if not name or section not in ("recipe", "objective_args") or (section == "objective_args" and name not in TUNING_ARGS):
+            raise StudyError(f"{where}.tuning.{key}: not a tuning key (allowed: {TUNING_KEYS_TEXT})")
     known = set(trained_members(lineage))
     for member in lineage.get("overrides", {}):
         if member not in known:
             raise StudyError(f"{where}.overrides: {member!r} is not a trained member; valid: {sorted(known)}")
+
+
+def check_study(study: str, s: dict) -> None:
+    """Cross-key checks of a study the JSON schema cannot express, then each lineage's."""
+    noise = s["dataset"].get("label_noise")
+    if isinstance(noise, dict) and noise.get("kind") == "pairwise" and noise["rate"] >= 0.5:
+        raise StudyError(f"studies.{study}.dataset.label_noise.rate: {noise['rate']} with kind pairwise leaves each class's "
+                         "flipped label at least as common as its true one (allowed: below 0.5)")
+    for name, lineage in s["lineages"].items():
+        check_lineage(study, name, lineage)
+        if lineage.get("tuning") and not s["dataset"].get("val_split"):
+            raise StudyError(f"studies.{study}.dataset.val_split: must be > 0 (e.g. 0.1) for lineage {name!r}'s tuning grid: "
+                             "the report chooses among its points on the validation split")
 
 
 def member_dir(study: str, lineage: str, seed: int | str, member: str) -> str:
@@ -103,8 +148,16 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     lineage = s["lineages"][lineage_name]
     kind = kind_of(member)
     override = lineage.get("overrides", {}).get(member, {})
-    if kind.role in ("teacher", "independent"):
-        model, objective_args = lineage["teacher"], {}
+    point = {}
+    if kind.role == "tuning":
+        points = tuning_points(lineage)
+        if kind.k > len(points):
+            raise StudyError(f"studies.{study}.lineages.{lineage_name}: {member!r} but the tuning grid has {len(points)} points")
+        point = points[kind.k - 1]
+    if kind.role in LABEL_ROLES:
+        model = lineage["teacher"]
+        objective_args = {key.partition(".")[2]: value for key, value in point.items()
+                          if key.startswith("objective_args.") and value != 0}
     else:
         model = lineage.get("student") or lineage["teacher"]
         objective_args = dict(lineage.get("objective_args", {})) if kind.role == "generation" else {}
@@ -114,7 +167,10 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
     model = override.get("model", model)
     objective = override.get("objective", objective)
     objective_args = override.get("objective_args", objective_args)
-    recipe = {**s.get("recipe", {}), **lineage.get("recipe", {}), **override.get("recipe", {})}
+    recipe = {**s.get("recipe", {}), **lineage.get("recipe", {}),
+              **(lineage.get("teacher_recipe", {}) if kind.role in LABEL_ROLES else {}),
+              **{key.partition(".")[2]: value for key, value in point.items() if key.startswith("recipe.")},
+              **override.get("recipe", {})}
     imported = {}
     if member == "gen0" and lineage.get("teacher_checkpoint"):
         imported = {"checkpoint": str(lineage["teacher_checkpoint"]).replace("{seed}", str(int(seed)))}
@@ -134,6 +190,7 @@ def member_spec(config: dict, study: str, lineage_name: str, seed: int, member: 
         "recipe": recipe,
         "train_seed": int(seed) * SEED_STRIDE + kind.seed_offset,
         **imported,
+        **({"tuning_point": dict(point)} if kind.role == "tuning" else {}),
     }
 
 
@@ -145,8 +202,8 @@ def spec_json(spec: dict, code: str) -> str:
 def iter_members(config: dict):
     """Yield ``(study, lineage, seed, member)`` for every member of every study, in config order."""
     for study, s in config["studies"].items():
+        check_study(study, s)
         for lineage_name, lineage in s["lineages"].items():
-            check_lineage(study, lineage_name, lineage)
             for seed in s["seeds"]:
                 for member in all_members(lineage):
                     yield study, lineage_name, seed, member

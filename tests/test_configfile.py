@@ -10,7 +10,7 @@ import pytest
 import yaml
 from snakemake.common.configfile import load_configfile
 
-from ban.configfile import config_file_problems, schema_defaults, schema_problems, yte_problems
+from ban.configfile import config_file_problems, schema_defaults, schema_problems, tuning_problems, yte_problems
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -91,10 +91,10 @@ def test_counts_have_upper_bounds_everywhere_a_recipe_is():
     study["recipe"].update(yaml.safe_load("epochs: 1e12\nbatch_size: 1048577"))  # YAML 1.1 reads 1e12 as text
     lineage["recipe"] = {"epochs": 10**12, "milestones": [100001], "eval_batch_size": 2**21}
     lineage["overrides"] = {"gen1": {"recipe": {"epochs": 1.0e12, "batch_size": 10**12}}}
-    lineage.update(generations=1001, independent=1001)
+    lineage.update(generations=101, independent=800)  # gen<k>: offset k below the controls' 101; ind<i>: 200 + i below 1000
     assert schema_problems(config, SCHEMA) == [
-        "studies.tiny.lineages.cnn.generations: 1001 is greater than the maximum of 1000",
-        "studies.tiny.lineages.cnn.independent: 1001 is greater than the maximum of 1000",
+        "studies.tiny.lineages.cnn.generations: 101 is greater than the maximum of 100",
+        "studies.tiny.lineages.cnn.independent: 800 is greater than the maximum of 799",
         "studies.tiny.lineages.cnn.overrides.gen1.recipe.batch_size: 1000000000000 is greater than the maximum of 1048576",
         "studies.tiny.lineages.cnn.overrides.gen1.recipe.epochs: 1000000000000.0 is greater than the maximum of 100000",
         "studies.tiny.lineages.cnn.recipe.epochs: 1000000000000 is greater than the maximum of 100000",
@@ -110,10 +110,32 @@ def test_the_upper_bounds_themselves_are_accepted():
     config = config_with()
     study = config["studies"]["tiny"]
     study["recipe"].update(epochs=100000, batch_size=1048576, eval_batch_size=1048576, milestones=[100000])
-    study["lineages"]["cnn"].update(generations=1000, independent=1000)
+    study["lineages"]["cnn"].update(generations=100, independent=799)
     assert schema_problems(config, SCHEMA) == []
 
 
 def test_schema_defaults_are_the_schemas():
     defaults = schema_defaults(SCHEMA, "lineage")
     assert defaults["generations"] == 3 and defaults["controls"] == [] and "teacher" not in defaults
+
+
+def test_tuning_keys_and_values_are_one_line_each():
+    config = config_with()
+    lineage = config["studies"]["tiny"]["lineages"]["cnn"]
+    lineage["tuning"] = {"recipe.select": ["last", "best"], "recipe.weight_decay": [0, 0.001],
+                         "objective_args.label_smoothing": [0.1, 1.0], "recipe.epoch": [3], "objective_args.temperature": [2]}
+    lineage["teacher_recipe"] = {"select": "best_val"}
+    assert schema_problems(config, SCHEMA) == []
+    where = "studies.tiny.lineages.cnn.tuning"
+    problems = tuning_problems(config, SCHEMA)
+    assert problems[0] == f"{where}.recipe.select: 'best' is not one of ['last', 'best_val']"
+    assert problems[1] == f"{where}.objective_args.label_smoothing: 1.0 is greater than or equal to the maximum of 1"
+    for line, key in zip(problems[2:], ("recipe.epoch", "objective_args.temperature")):
+        assert line.startswith(f"{where}.{key}: not a tuning key (allowed: recipe.<epochs|batch_size|") and line.endswith(
+            "> or objective_args.label_smoothing)")
+    assert len(problems) == 4
+    lineage["tuning"] = {"recipe.select": ["last", "best_val"], "objective_args.label_smoothing": [0, 0.1]}
+    assert tuning_problems(config, SCHEMA) == []
+    lineage["teacher_recipe"] = {"select": "early"}
+    assert schema_problems(config, SCHEMA) == [
+        "studies.tiny.lineages.cnn.teacher_recipe.select: 'early' is not one of ['last', 'best_val']"]

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from ban.datasets.files import GENERATED, data_digest
-from ban.identity import identity_of, member_identity, planned_identities, store_key, training_spec
+from ban.identity import identity_of, member_fields, member_identity, planned_identities, store_key, training_spec
 from tests.conftest import TINY_SPEC
 
 ENV = {"python": "3.11.7", "torch": "2.14.1", "numpy": "2.4.6", "device": "cpu", "cpu_capability": "avx2"}
@@ -24,6 +24,14 @@ def test_names_and_places_leave_the_identity():
     assert identity(renamed) == identity(moved) == base
     assert training_spec(renamed) == training_spec(TINY_SPEC)
     assert not {"study", "lineage", "seed", "member", "checkpoint"} & training_spec({**TINY_SPEC, "checkpoint": "x.pt"}).keys()
+
+
+def test_a_tuning_point_labels_a_member_outside_its_identity():
+    """tune<i> records its point for the report; the same training under another label is one identity."""
+    point = {"objective_args.label_smoothing": 0.1, "recipe.select": "best_val"}
+    labelled = {**TINY_SPEC, "member": "tune3", "tuning_point": point}
+    assert identity(labelled) == identity(TINY_SPEC) and "tuning_point" not in training_spec(labelled)
+    assert member_fields(labelled)["tuning_point"] == point and "tuning_point" not in member_fields(TINY_SPEC)
 
 
 @pytest.mark.parametrize("change", [

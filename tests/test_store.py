@@ -298,3 +298,22 @@ def test_a_restore_onto_a_full_disk_is_one_line_and_deletes_nothing(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("cannot restore from the store") and "no space left" in lines[0], lines
         assert "nothing deleted" in lines[0]
     assert Store(store).check(key)["key"] == key
+
+
+def test_a_restore_names_the_member_that_asked_and_drops_the_trainers_tuning_point(tmp_path):
+    """tune1 of the teacher's setting is the teacher's training: whichever of the two keeps it, the
+    other restores it with its own names, and the teacher's metrics.json carries no tuning point."""
+    store = Store(tmp_path / "store")
+    point = {"objective_args.label_smoothing": 0, "recipe.select": "last"}
+    tune = {**TINY_SPEC, "member": "tune1", "tuning_point": point}
+    folder = tmp_path / "tune1"
+    finished(folder, tune, store)
+    save_json({**json.loads((folder / "metrics.json").read_text()), "member": "tune1", "tuning_point": point}, folder / "metrics.json")
+    key = member_identity(tune).key
+    store.keep(member_identity(tune), folder, tune, log=lambda line: None)
+    assert json.loads((store.entry(key) / "metrics.json").read_text())["tuning_point"] == point  # the stored record has it
+    restored = store.restore(member_identity(TINY_SPEC), tmp_path / "gen0", TINY_SPEC, log=lambda line: None)
+    assert restored["member"] == "gen0" and "tuning_point" not in restored
+    assert "tuning_point" not in json.loads((tmp_path / "gen0" / "metrics.json").read_text())
+    again = store.restore(member_identity(tune), tmp_path / "tune1b", tune, log=lambda line: None)
+    assert again["member"] == "tune1" and again["tuning_point"] == point

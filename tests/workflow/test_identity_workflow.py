@@ -17,16 +17,18 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from ban.files import sha256_file
 from ban.store import Store
-from tests.workflow.conftest import planned_jobs, project_env, read_config, snakemake, write_config
+from tests.workflow.conftest import TINY, make_project, planned_jobs, project_env, read_config, snakemake, write_config
 
 REPORTS = {"table", "plot", "claims"}
 TRAINED = ("gen0", "gen1", "gen2", "ban_l", "cwtm", "dkpp", "dkpp_fixed", "ind1")
@@ -207,3 +209,24 @@ def test_a_store_path_that_is_a_file_is_one_line(tiny_copy):
     assert lines == [f"invalid store: store {store}: a file, not a folder ($BAN_STORE, else .ban-store in the project, names "
                      "the store of finished trainings; move the file or set $BAN_STORE to a folder, or to off)"], out.stderr[-2000:]
     assert hashlib.sha256(store.read_bytes()).hexdigest() == hashlib.sha256(b"not a folder\n").hexdigest()
+
+
+def test_a_tuning_point_of_the_teachers_setting_is_the_teachers_training(tmp_path):
+    """A dry run of a sweep over ``teacher_recipe.select`` whose lineage has a ``tuning`` grid over
+    ``recipe.select`` (students train to the end). Per seed: in cell selectlast tune1 (last) is
+    gen0's training; in cell selectbest_val gen0 (best_val) is selectlast's tune2, and its tune1
+    and tune2 are selectlast's gen0 and tune2. 40 trained members, 32 trainings."""
+    base = yaml.safe_load(TINY.read_text())["studies"]["tiny"]
+    base["dataset"]["val_split"] = 0.25
+    base["recipe"]["select"] = "last"
+    base["lineages"]["cnn"]["tuning"] = {"recipe.select": ["last", "best_val"]}
+    factors = {"lineages.*.teacher_recipe.select": ["last", "best_val"]}
+    project = make_project(tmp_path / "project", {"sweeps": {"stop": {"base": base, "factors": factors}}})
+    dry = snakemake(project, "--dry-run")
+    text = dry.stdout + dry.stderr
+    assert "40 trained members, 32 distinct trainings: 8 members ask for the training of an earlier one" in dry.stderr, dry.stderr[-3000:]
+    for cell in ("stop.selectlast", "stop.selectbest_val"):
+        for member in ("gen0", "gen1", "ind1", "tune1", "tune2"):
+            assert f"results/{cell}/cnn/seed1/{member}/metrics.json" in text
+    counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", text.split("Job stats:")[1], re.M)}
+    assert (counts["teacher"], counts["tuning"], counts["independent"]) == (4, 8, 4)

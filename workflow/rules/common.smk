@@ -46,6 +46,7 @@ wildcard_constraints:
     k=r"[1-9]\d*",
     control=CONTROL_PATTERN,
     i=r"[1-9]\d*",
+    t=r"[1-9]\d*",
     ensemble=ENSEMBLE_PATTERN,
     sweep=r"(?!\.\.?/)[A-Za-z0-9_.-]+",
     stem="|".join(re.escape(stem) for stem in TABLE_STEMS + ["table_fidelity"]),
@@ -76,13 +77,15 @@ def get_report_code(*rules):
 
 
 def get_member(w):
-    """The member a training job trains: gen0, gen<k>, the control or ind<i>."""
+    """The member a training job trains: gen0, gen<k>, the control, ind<i> or tune<i>."""
     if "k" in w.keys():
         return f"gen{w.k}"
     if "control" in w.keys():
         return w.control
     if "i" in w.keys():
         return f"ind{w.i}"
+    if "t" in w.keys():
+        return f"tune{w.t}"
     return "gen0"
 
 

@@ -1,5 +1,5 @@
 # Training rules: the teacher from labels, generation k from generation k-1, controls from gen0,
-# independent networks (ind<i>) from labels like the teacher.
+# independent networks (ind<i>) and tuning points (tune<i>) from labels like the teacher.
 # One definition (rule teacher); generation and control reuse it with their own input, outputs
 # and log. Each writes model.pt, predictions.npz and metrics.json into its member folder, and
 # resumes from the folder's resume.pt after a kill (see docs/failures-and-resuming.md).
@@ -54,3 +54,10 @@ use rule teacher as independent with:
         **member_outputs("ind{i}"),
     log:
         "logs/{study}/{lineage}/seed{seed}/ind{i}.log",
+
+
+use rule teacher as tuning with:
+    output:
+        **member_outputs("tune{t}"),
+    log:
+        "logs/{study}/{lineage}/seed{seed}/tune{t}.log",
