@@ -21,7 +21,8 @@ restored and nothing is trained (``python -m ban train`` looks there before impo
 ``ban.identity.member_fields``), ``task, model, objective, dataset, num_params, epochs,
 wall_seconds, history, code, identity, store_key, environment`` (``ban.environment``, with the
 precision in effect), ``teacher_identity, teacher_sha256, checkpoint_sha256, files`` (the sha256
-of ``model.pt`` and ``predictions.npz``), the task's scores, and for students
+of ``model.pt`` and ``predictions.npz``), the task's scores (the loop's ``final_scores``: with an
+image validation split ``val_error``), and for students
 ``teacher_max_prob`` and ``teacher_entropy`` (``mean_teacher_confidence``). ``code`` is the
 training code fingerprint the workflow passed in ``spec["code"]`` (else the current one,
 ``ban.fingerprint``).
