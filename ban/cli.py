@@ -47,6 +47,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
         import torch
 
+        from ban.collapse import warn_if_collapsed
         from ban.member import run_member
 
         if args.threads:
@@ -55,7 +56,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
             from ban.guard import watch_workflow
 
             watch_workflow(args.watch_pid)
-        run_member(spec, out, teacher, device=args.device, log=log, store=store, identity=identity)
+        metrics = run_member(spec, out, teacher, device=args.device, log=log, store=store, identity=identity)
+        warn_if_collapsed(out, metrics)
 
 
 def _cmd_check(args: argparse.Namespace) -> None:

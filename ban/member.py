@@ -21,7 +21,8 @@ restored and nothing is trained (``python -m ban train`` looks there before impo
 ``ban.identity.member_fields``), ``task, model, objective, dataset, num_params, epochs,
 wall_seconds, history, code, identity, store_key, environment`` (``ban.environment``, with the
 precision in effect), ``teacher_identity, teacher_sha256, checkpoint_sha256, files`` (the sha256
-of ``model.pt`` and ``predictions.npz``), the task's scores, and for students
+of ``model.pt`` and ``predictions.npz``), the task's scores (the loop's ``final_scores``: with an
+image validation split ``val_error``; ``collapsed`` and ``collapse_reasons``, ``ban.collapse``), and for students
 ``teacher_max_prob`` and ``teacher_entropy`` (``mean_teacher_confidence``). ``code`` is the
 training code fingerprint the workflow passed in ``spec["code"]`` (else the current one,
 ``ban.fingerprint``).
@@ -179,7 +180,7 @@ def train_member(spec: dict, out_dir: Path, data, teacher_path: Path | None, dev
             resume_path,
         )
 
-    scores, predictions = loop.final_scores()
+    scores, predictions = loop.final_scores(history)
     precision = precision_in_effect(device, recipe.precision, auto_bf16=data.task == "image")
     metrics = member_metrics(spec, data, info["name"], objective_name, model, recipe.epochs, started, history, scores,
                              identity, precision, **mean_teacher_confidence(history))

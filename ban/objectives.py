@@ -64,9 +64,16 @@ def objective(name: str, *, needs_teacher: bool, needs_labels: bool, uses_genera
 
 
 @objective("ce", needs_teacher=False, needs_labels=True)
-def ce(student_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Label cross-entropy: ``mean_s( −log_softmax(z_s)_{y_s} )``."""
-    return F.cross_entropy(student_logits.float(), targets)
+def ce(student_logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Label cross-entropy with label smoothing ``ε = label_smoothing`` in [0, 1):
+    ``mean_s( −Σ_c q_{s,c} · log_softmax(z_s)_c )`` with ``q_s = (1 − ε) · onehot(y_s) + ε / C``
+    over the ``C`` classes (PyTorch's definition). ``ε = 0`` is ``mean_s( −log_softmax(z_s)_{y_s} )``."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"objective_args.label_smoothing must be in [0, 1) (the label mass spread evenly over the classes), "
+                         f"got {label_smoothing}")
+    if label_smoothing == 0.0:
+        return F.cross_entropy(student_logits.float(), targets)
+    return F.cross_entropy(student_logits.float(), targets, label_smoothing=float(label_smoothing))
 
 
 @objective("ban", needs_teacher=True, needs_labels=False)

@@ -18,6 +18,32 @@ def test_ce_is_label_cross_entropy():
     assert ce(z, y).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_ce_label_smoothing_spreads_epsilon_over_the_classes():
+    z = torch.tensor([[math.log(2.0), 0.0, 0.0], [0.0, 0.0, 0.0]])  # softmax rows (1/2, 1/4, 1/4) and (1/3, 1/3, 1/3)
+    y = torch.tensor([0, 2])
+    # ε = 0.3, C = 3: q_1 = (0.7 + 0.1, 0.1, 0.1) → −(0.8·ln ½ + 0.2·ln ¼) = 0.8·ln 2 + 0.4·ln 2 = 1.2·ln 2 = 0.831777;
+    # row 2 is uniform, so its loss is ln 3 = 1.098612 whatever q is; the mean is 0.965195.
+    expected = (1.2 * math.log(2.0) + LN3) / 2
+    assert expected == pytest.approx(0.965195, abs=1e-6)
+    assert ce(z, y, label_smoothing=0.3).item() == pytest.approx(expected, rel=1e-6)
+    # ε = 0 is the plain label cross-entropy: (ln 2 + ln 3) / 2 = 0.895880.
+    assert ce(z, y, label_smoothing=0.0).item() == pytest.approx((math.log(2.0) + LN3) / 2, rel=1e-6)
+
+
+def test_ce_without_smoothing_is_bitwise_the_plain_cross_entropy():
+    z = torch.randn(64, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(1))
+    plain = torch.nn.functional.cross_entropy(z.float(), y)
+    for loss in (ce(z, y), ce(z, y, label_smoothing=0.0), ce(z, y, label_smoothing=0)):
+        assert loss.dtype == plain.dtype and loss.numpy().tobytes() == plain.numpy().tobytes()
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan")])
+def test_ce_refuses_label_smoothing_outside_zero_to_one(bad):
+    with pytest.raises(ValueError, match=r"^objective_args\.label_smoothing must be in \[0, 1\)"):
+        ce(torch.zeros(2, 3), torch.tensor([0, 1]), label_smoothing=bad)
+
+
 def test_ban_is_cross_entropy_to_teacher_softmax():
     student = torch.tensor([[0.0, LN3]])  # q = (0.25, 0.75)
     teacher = torch.tensor([[LN3, 0.0]])  # p = (0.75, 0.25)

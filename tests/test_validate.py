@@ -59,6 +59,8 @@ def test_teacher_checkpoint_is_checked_unless_this_run_writes_it(tiny_spec, tmp_
         ({"objective": {"name": "ban", "args": {"temprature": 2.0}}},
          "objective.args.temprature = 2.0: not an argument of objective 'ban' (allowed: temperature)"),
         ({"objective": {"name": "ban_l", "args": {"label_weight": "1"}}}, "objective.args.label_weight = '1': must be a number"),
+        ({"objective": {"name": "ce", "args": {"label_smoothing": 1.0}}},
+         "objective 'ce' refuses {'label_smoothing': 1.0}: objective_args.label_smoothing must be in [0, 1)"),
         ({"objective": {"name": "dkpp", "args": {"generator": 3}}}, "objective.args.generator = 3: not an argument of objective 'dkpp'"),
         ({"dataset": {"name": "synthetic", "n_train": "256"}}, "dataset.n_train = '256': must be an integer"),
         ({"dataset": {"name": "synthetic", "n_trian": 256}}, "dataset.n_trian = 256: not an argument of dataset 'synthetic' (allowed:"),

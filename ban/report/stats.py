@@ -6,14 +6,19 @@ is better, as every score here is lower-is-better):
     mean = (1/n) Σ_s d_s
     s    = sqrt(Σ_s (d_s − mean)² / (n − 1))                          (ddof = 1; exactly 0 when all d_s are equal)
     CI   = mean ± t_{(1+level)/2, n−1} · s / √n                        (two-sided, level 0.95 by default)
-    p    = 2 · P(T_{n−1} > |mean| / (s / √n))                          (two-sided paired t-test of mean = 0)
+    p    = 2 · P(T_{n−1} > |mean| / (s / √n))                          (two-sided paired t-test of mean = 0; s > 0)
+    p    = 2^(1−n) when s = 0 and mean ≠ 0,  1 when every d_s = 0      (exact sign-flip test; s = 0)
     wins = #{s : d_s < 0}      ties = #{s : d_s = 0}                   (losses = n − wins − ties)
 
 With one difference there is no interval (``t_interval`` returns ``(mean, None, None)``, never a
 zero-width one), no p-value and no minimum detectable effect. n ≥ 2 differences that are all equal
-(s = 0) give the zero-width interval [mean, mean] and, consistently with it, p = 0 when mean ≠ 0
-(the interval excludes 0 at every level) and p = 1 when mean = 0 (it touches 0). So for n ≥ 2 the
-interval excludes 0 exactly when p < 1 − level.
+(s = 0) give the zero-width interval [mean, mean], and the t statistic is undefined: the p-value is
+then the exact two-sided sign-flip (randomisation) test's, p = #{ε ∈ {−1, +1}^n : |Σ_s ε_s d_s| ≥
+|Σ_s d_s|} / 2^n. With every d_s = c ≠ 0, |Σ_s ε_s c| = |c| · |Σ_s ε_s| reaches n·|c| only for the 2
+patterns of equal signs, so p = 2 / 2^n = 2^(1−n) (n = 2: 0.5, n = 3: 0.25, n = 6: 0.03125); with
+every d_s = 0 every pattern ties and p = 1. For s > 0 the interval excludes 0 exactly when
+p < 1 − level; for s = 0 and mean ≠ 0 the zero-width interval excludes 0 while p = 2^(1−n) is below
+1 − level only from n = 6 on (at level 0.95).
 
 Quantiles and tail probabilities come from SciPy's Student-t and noncentral-t functions
 (``scipy.special.stdtrit`` and ``stdtr``, which ``scipy.stats.t`` evaluates too and which import in a
@@ -85,15 +90,16 @@ def t_interval(diffs: Iterable[float], level: float = LEVEL) -> tuple[float, flo
 
 def p_value(diffs: Iterable[float]) -> float | None:
     """Two-sided p-value of the paired t-test of mean(d) = 0: p = 2 · P(T_{n−1} > |mean| · √n / s)
-    (``scipy.stats.t.sf``). None for fewer than two differences; for s = 0 (all equal) 0.0 when
-    mean ≠ 0 and 1.0 when mean = 0, matching the zero-width interval [mean, mean]."""
+    (``scipy.stats.t.sf``). None for fewer than two differences. For s = 0 (all n differences
+    equal; the t statistic is undefined) the exact two-sided sign-flip test's p-value: 2^(1−n) when
+    mean ≠ 0 (2 of the 2^n sign patterns reach the observed |mean|), 1.0 when mean = 0."""
     values = np.asarray(list(diffs), dtype=float)
     n = len(values)
     if n < 2:
         return None
     mean, sd = _mean_sd(values)
     if sd == 0.0:
-        return 0.0 if mean != 0.0 else 1.0
+        return 2.0 ** (1 - n) if mean != 0.0 else 1.0
     statistic = abs(mean) * math.sqrt(n) / sd
     return float(min(1.0, 2.0 * special.stdtr(n - 1, -statistic)))
 

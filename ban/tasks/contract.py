@@ -18,7 +18,7 @@ class EpochLoop(Protocol):
     """One training's epochs: per epoch ``train_epoch`` (the history row's training part), then
     ``end_epoch`` (schedule, held-out scores; the completed row); ``state_dict`` /
     ``load_state_dict`` and ``generators`` are what ``resume.pt`` keeps; ``final_scores`` gives the
-    scores and the predictions of the finished member."""
+    scores and the predictions of the finished member from its epochs' ``history`` rows."""
 
     generators: dict[str, Any]
     divergence_hint: str
@@ -35,7 +35,7 @@ class EpochLoop(Protocol):
 
     def epoch_line(self, row: dict, epochs: int) -> str: ...
 
-    def final_scores(self) -> tuple[dict, dict]: ...
+    def final_scores(self, history: list[dict]) -> tuple[dict, dict]: ...
 
 
 class Trainer(Protocol):

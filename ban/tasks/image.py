@@ -21,6 +21,7 @@ import torch
 
 from ban import checkpoint as ckpt_io
 from ban.augment import random_crop_flip
+from ban.collapse import collapse_scores
 from ban.metrics import classification_scores, error_percent
 from ban.models import build_model
 from ban.runtime import autocast, precision_in_effect
@@ -135,7 +136,8 @@ def score(model: torch.nn.Module, data, recipe: dict, device: torch.device) -> t
     batch_size = Recipe.from_dict(recipe).eval_batch_size
     probs = predict(model, data.test_x.to(device), batch_size, device, "fp32", False)
     labels = data.test_y.cpu().numpy().astype(np.int64)
-    scores = {**classification_scores(probs, labels), **train_scores(model, data, batch_size, device)}
+    scores = {**classification_scores(probs, labels), **train_scores(model, data, batch_size, device),
+              **val_scores(model, data, batch_size, device, False)}
     return scores, {"probs": probs, "labels": labels}
 
 
@@ -198,6 +200,16 @@ def train_scores(model: torch.nn.Module, data, batch_size: int, device: torch.de
         scores["noise_memorised"] = (float(100.0 * (probs[corrupted].argmax(axis=1) == labels[corrupted]).mean())
                                      if corrupted.any() else 0.0)
     return scores
+
+
+def val_scores(model: torch.nn.Module, data, batch_size: int, device: torch.device, channels_last: bool) -> dict:
+    """``{"val_error"}``: error (%) of ``model`` on the validation split (``dataset.val_split``)
+    against its labels as the study gives them (noisy under label noise), in eval mode, fp32, no
+    augmentation and no random draws; ``{}`` when the data has no validation split."""
+    if data.val_x is None:
+        return {}
+    probs = predict(model, data.val_x.to(device), batch_size, device, "fp32", channels_last)
+    return {"val_error": error_percent(probs, data.val_y.cpu().numpy())}
 
 
 class Loop:
@@ -314,12 +326,15 @@ class Loop:
     def predict_test(self, precision: str) -> np.ndarray:
         return predict(self.model, self.data.test_x, self.recipe.eval_batch_size, self.device, precision, self.channels_last)
 
-    def final_scores(self) -> tuple[dict, dict]:
+    def final_scores(self, history: list[dict]) -> tuple[dict, dict]:
         """``(scores, predictions)`` of the trained model in fp32 on every device: the last epoch's
         test predictions when they were fp32 already (scored again when they were bf16, or the run
-        resumed after its last epoch), plus the training-set scores of ``train_scores``. With
-        ``select: best_val`` the model first takes the best epoch's weights (scored afresh), and
-        the scores add ``selected_epoch`` and ``selected_val_error``."""
+        resumed after its last epoch), plus the training-set scores of ``train_scores``, with a
+        validation split the kept weights' ``val_error`` (``val_scores``), and ``collapsed`` /
+        ``collapse_reasons`` (``ban.collapse``: chance train error, one predicted class, a training
+        loss that never fell below ``history``'s first epoch). With ``select: best_val`` the model
+        first takes the best epoch's weights (scored afresh), and the scores add ``selected_epoch``
+        and ``selected_val_error`` (equal to ``val_error``)."""
         selected = {}
         if self.best is not None:  # select: best_val — the best epoch's weights are the member's
             self.model.load_state_dict(self.best["model"])
@@ -330,4 +345,6 @@ class Loop:
         labels = self.data.test_y.cpu().numpy().astype(np.int64)
         scores = {**classification_scores(self.probs, labels), **selected}
         scores.update(train_scores(self.model, self.data, self.recipe.eval_batch_size, self.device))
+        scores.update(val_scores(self.model, self.data, self.recipe.eval_batch_size, self.device, self.channels_last))
+        scores.update(collapse_scores(scores, history, self.data.num_classes, self.probs.argmax(axis=1)))
         return scores, {"probs": self.probs, "labels": labels}

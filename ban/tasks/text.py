@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ban import checkpoint as ckpt_io
+from ban.collapse import collapse_scores
 from ban.datasets.text import TextData, batchify, bptt_windows, num_windows
 from ban.models import build_model
 from ban.models.lm import detach_hidden
@@ -224,7 +225,11 @@ class Loop:
         return (f"epoch {row['epoch']:>3}/{epochs}  loss {row['train_loss']:.4f}  val ppl {row['val_ppl']:.2f}  "
                 f"lr {row['lr']:.4g}  {row['seconds']:.1f}s ({self.windows} windows)")
 
-    def final_scores(self) -> tuple[dict, dict]:
+    def final_scores(self, history: list[dict]) -> tuple[dict, dict]:
         """``(scores, predictions)`` of the trained model on val and test (``text_scores``), in fp32
-        whatever the training precision."""
-        return text_scores(self.model, self.data, self.recipe.eval_batch_size, self.recipe.bptt, "fp32")
+        whatever the training precision, and ``collapsed`` / ``collapse_reasons`` (``ban.collapse``:
+        only its rule on the training loss applies, a loss that never fell below ``history``'s
+        first epoch; the predictions hold no argmax and there is no training error)."""
+        scores, predictions = text_scores(self.model, self.data, self.recipe.eval_batch_size, self.recipe.bptt, "fp32")
+        scores.update(collapse_scores({}, history, self.data.vocab_size, None))
+        return scores, predictions

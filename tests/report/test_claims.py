@@ -207,21 +207,21 @@ def test_claims_files_and_cli(tmp_path, capsys):
     assert ("| Lineage | Comparison | Δ | 95% interval | Wins/seeds | p | Verdict | p (Holm) | Verdict (Holm) | Rules out | MDE |"
             in text)
     # p and p (Holm) as in test_holm_over_the_whole_family; rules out and MDE as in test_rules_out_and_mde.
-    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.020 | **holds** "
+    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.046 | **holds** "
             "| gain > 0.61, any loss | 0.19 |") in text
-    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.010 | **reversed** "
+    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.016 | **reversed** "
             "| any gain, loss > 1.18 | 0.19 |") in text
     assert ("| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | not shown | 1.000 | not shown "
             "| gain > 1.24, loss > 1.24 | 1.63 |") in text
     assert "| a | DKPP − Teacher | +1.00 | — | 0/1 | — | not shown | — | not shown | — | — |" in text
     assert "| b | BAN-2 − BAN-1 | — | — | — | — | not tested: lineage has no BAN-2 | — | — | — | — |" in text
-    assert ("| a | Ens*2 − Indep*2 | +0.50 | [+0.50, +0.50] | 0/3 | 0 | **reversed** | 0 | **reversed** "
+    assert ("| a | Ens*2 − Indep*2 | +0.50 | [+0.50, +0.50] | 0/3 | 0.250 | **reversed** | 1.000 | not shown "
             "| any gain, loss > 0.50 | 0.00 |") in text
     assert "| a | best BAN − Teacher | — | — | — | — | not tested: 3 seeds; choosing the generation on half" in text
     assert "not tested: the study has no CWTM" in text
-    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.020 | **holds** "
+    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.046 | **holds** "
             "| gain > 0.061, any loss | 0.019 |") in text  # NLL = error / 10: 3 decimals
-    assert "| 1 | BAN-1 beats its teacher | 2 holds; pooled: 1 holds | 2 holds; pooled: 1 holds |" in text
+    assert "| 1 | BAN-1 beats its teacher | 2 holds; pooled: 1 holds | 1 holds, 1 not shown; pooled: 1 holds |" in text
     assert main(["claims", "--metrics", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "bad")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
@@ -243,13 +243,15 @@ def test_claims_import_neither_torch_nor_matplotlib_nor_the_tables_or_plots():
 
 # Holm family of paired_study: the 16 rows with n ≥ 2 (lineage and pooled rows of every claim; the best-BAN
 # claim has too few seeds), p sorted (df = 2: p = 1 − t / sqrt(t² + 2)):
-#   5 × 0 (zero-width intervals away from 0: b's BAN-1 − Teacher in claim 1, ECE, NLL; Ens*2 − BAN-1;
-#   Ens*2 − Indep*2), Ens*2 − BAN-2 (t = 61: 2.69e-4),
+#   Ens*2 − BAN-2 (t = 61: 2.69e-4),
 #   3 × BAN-2 − BAN-1 (t = 1.033333 · √3 / 0.057735 = 31: p = 1 − 31 / sqrt(963) = 0.0010390),
 #   3 × pooled BAN-1 − Teacher (per-seed means, t = 0.483333 · √3 / 0.028868 = 29: 1 − 29 / sqrt(843) = 0.0011869),
-#   3 × a's BAN-1 − Teacher (t = 14: p = 1 − 14 / sqrt(198) = 0.0050633), BAN+L − Teacher (p = 1).
-# Holm: ranks 7-9 get (16 − 7 + 1) · 0.0010390 = 0.010390, ranks 10-12 7 · 0.0011869 = 0.0083 raised to 0.010390
-# (step-down: never below an earlier rank), ranks 13-15 get 4 · 0.0050633 = 0.0202533.
+#   3 × a's BAN-1 − Teacher (t = 14: p = 1 − 14 / sqrt(198) = 0.0050633),
+#   then the zero-width intervals (all differences equal: the sign-flip test, p = 2^(1−n)): 2 × 0.25 (n = 3:
+#   Ens*2 − BAN-1, Ens*2 − Indep*2), 3 × 0.5 (n = 2: b's BAN-1 − Teacher in claim 1, ECE, NLL), and BAN+L − Teacher (p = 1).
+# Holm: rank 1 gets 16 · 2.69e-4 = 0.0043; ranks 2-4 (16 − 2 + 1) · 0.0010390 = 0.015584; ranks 5-7 12 · 0.0011869 =
+# 0.0142 raised to 0.015584 (step-down: never below an earlier rank); ranks 8-10 9 · 0.0050633 = 0.0455699;
+# ranks 11-16 6 · 0.25 = 1.5 and more, capped at 1.
 P_BAN1 = 1 - 14 / 198 ** 0.5
 P_BAN2 = 1 - 31 / 963 ** 0.5
 P_POOLED = 1 - 29 / 843 ** 0.5
@@ -267,17 +269,19 @@ def test_holm_over_the_whole_family(tmp_path):
     assert [row["p_holm"] for row in family] == pytest.approx(holm([row["p_value"] for row in family]))
     claim = by_id(result)
     a = rows(claim["ban1_beats_teacher"], "a")[0]
-    assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(4 * P_BAN1, rel=1e-9)
+    assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(9 * P_BAN1, rel=1e-9)
     assert (a["verdict"], a["verdict_holm"]) == (HOLDS, HOLDS)
+    b = rows(claim["ban1_beats_teacher"], "b")[0]  # zero-width interval below 0, sign-flip p = 2^(1-2)
+    assert (b["p_value"], b["p_holm"], b["verdict"], b["verdict_holm"]) == (0.5, 1.0, HOLDS, NOT_SHOWN)
     pooled = rows(claim["ban1_beats_teacher"], POOLED)[0]
-    assert pooled["p_value"] == pytest.approx(P_POOLED, rel=1e-6) and pooled["p_holm"] == pytest.approx(10 * P_BAN2, rel=1e-9)
+    assert pooled["p_value"] == pytest.approx(P_POOLED, rel=1e-6) and pooled["p_holm"] == pytest.approx(15 * P_BAN2, rel=1e-9)
     reversed_row = rows(claim["ban_k_beats_previous"], "a")[0]
     assert reversed_row["p_value"] == pytest.approx(P_BAN2, rel=1e-9)
-    assert reversed_row["p_holm"] == pytest.approx(10 * P_BAN2, rel=1e-9) and reversed_row["verdict_holm"] == REVERSED
+    assert reversed_row["p_holm"] == pytest.approx(15 * P_BAN2, rel=1e-9) and reversed_row["verdict_holm"] == REVERSED
     (ban_l,) = claim["ban_l_beats_teacher"]["rows"]
     assert ban_l["p_value"] == pytest.approx(1.0) and ban_l["p_holm"] == pytest.approx(1.0) and ban_l["verdict_holm"] == NOT_SHOWN
     (indep,) = claim["ens_beats_indep"]["rows"]
-    assert (indep["p_value"], indep["p_holm"], indep["verdict_holm"]) == (0.0, 0.0, REVERSED)
+    assert (indep["p_value"], indep["p_holm"], indep["verdict"], indep["verdict_holm"]) == (0.25, 1.0, REVERSED, NOT_SHOWN)
     one_seed = claim["dkpp_beats_teacher_short_of_ban1"]["rows"][0]
     assert (one_seed["p_value"], one_seed["p_holm"], one_seed["verdict_holm"]) == (None, None, NOT_SHOWN)
     untested = rows(claim["ban_k_beats_previous"], "b")[0]

@@ -70,15 +70,33 @@ def test_p_values_by_closed_forms():
     assert p_value(diffs) == pytest.approx(scipy_stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-12)
 
 
-def test_p_value_edge_cases_match_the_intervals():
+def test_p_value_edge_cases():
     assert p_value([0.2]) is None and p_value([]) is None
-    assert p_value([0.3, 0.3, 0.3]) == 0.0  # zero-width interval away from 0: excludes 0 at every level
-    assert p_value([-0.5, -0.5]) == 0.0
-    assert p_value([0.0, 0.0]) == 1.0  # zero-width interval at 0: touches 0
-    # For n ≥ 2 the 95% interval excludes 0 exactly when p < 0.05.
+    # All n differences equal (sd 0): the exact sign-flip test. Of the 2^n sign patterns only the 2 with
+    # equal signs reach |mean| = |c|, so p = 2 / 2^n: n = 2 -> 2/4 = 0.5, n = 3 -> 2/8 = 0.25, n = 5 -> 2/32 = 0.0625,
+    # n = 6 -> 2/64 = 0.03125 (the first n below 0.05).
+    assert p_value([-0.5, -0.5]) == 0.5
+    assert p_value([0.3, 0.3, 0.3]) == 0.25
+    assert p_value([-1.0] * 5) == 0.0625 and p_value([2.0] * 6) == 0.03125
+    assert p_value([0.0, 0.0]) == 1.0 and p_value([0.0] * 4) == 1.0  # every pattern ties at 0
+    # For n ≥ 2 differences with a spread the 95% interval excludes 0 exactly when p < 0.05.
     for diffs in ([-0.5, -0.4, -0.5], [0.0, 0.5, -0.5], [-1.0, -0.5], [1.0, 1.1, 1.0, 0.2], [-0.2, 0.1, -0.3, -0.25, -0.1]):
         _, low, high = t_interval(diffs)
         assert (low > 0 or high < 0) == (p_value(diffs) < 0.05)
+
+
+def test_equal_differences_get_the_sign_flip_test_by_enumeration():
+    """The closed form against the definition: p = #{ε : |Σ ε_s d_s| ≥ |Σ d_s|} / 2^n over all 2^n patterns."""
+    import itertools
+
+    for n in range(2, 9):
+        for c in (-0.7, 0.0, 1.5):
+            diffs = [c] * n
+            observed = abs(sum(diffs))
+            hits = sum(abs(sum(e * d for e, d in zip(signs, diffs))) >= observed
+                       for signs in itertools.product((-1, 1), repeat=n))
+            assert p_value(diffs) == hits / 2 ** n
+            assert paired(diffs).p_value == hits / 2 ** n
 
 
 def test_holm_on_a_known_vector():

@@ -98,3 +98,27 @@ def test_best_val_without_a_validation_split_is_one_line(tiny_spec):
         check_data(Recipe.from_dict({"select": "best_val"}), load_dataset(**tiny_spec["dataset"]))
     with pytest.raises(TrainingError, match="recipe.select must be one of last, best_val"):
         Recipe.from_dict({"select": "best"})
+
+
+def test_final_val_error_scores_the_kept_weights_on_the_validation_labels_the_study_gives(tiny_spec, tmp_path):
+    """``val_error`` is the saved model's error on the validation split against its (noisy) labels,
+    for ``last`` and ``best_val`` alike (where it is the selected epoch's); absent without a split."""
+    from ban.tasks.image import score
+
+    tiny_spec["dataset"].update(val_split=0.25, label_noise={"rate": 0.3, "kind": "symmetric", "seed": 0})
+    data = load_dataset(**tiny_spec["dataset"])
+    clean = load_dataset(**{**tiny_spec["dataset"], "label_noise": None})
+    assert not torch.equal(data.val_y, clean.val_y)  # the validation labels are noisy
+    for select in ("last", "best_val"):
+        tiny_spec["recipe"].update(epochs=6, lr=0.1, select=select)
+        metrics = run_member(tiny_spec, tmp_path / select, log=quiet)
+        model = ckpt_io.build_from_checkpoint(ckpt_io.load_model_checkpoint(tmp_path / select / "model.pt"))
+        val = predict(model, data.val_x, 1024, torch.device("cpu"), "fp32", False)
+        assert metrics["val_error"] == pytest.approx(100.0 * float(np.mean(val.argmax(1) != data.val_y.numpy())))
+        assert metrics["val_error"] != pytest.approx(100.0 * float(np.mean(val.argmax(1) != clean.val_y.numpy())))
+        if select == "best_val":
+            assert metrics["val_error"] == metrics["selected_val_error"]
+        assert score(model, data, tiny_spec["recipe"], torch.device("cpu"))[0]["val_error"] == pytest.approx(metrics["val_error"])
+    no_split = run_member({**tiny_spec, "dataset": {**tiny_spec["dataset"], "val_split": 0.0}, "recipe": {**tiny_spec["recipe"],
+                           "select": "last"}}, tmp_path / "no_split", log=quiet)
+    assert "val_error" not in no_split

@@ -86,6 +86,7 @@ def test_teacher_writes_the_contract_files(teacher):
     assert saved["test_ppl"] == pytest.approx(math.exp(saved["test_nll"]))
     assert saved["val_ppl"] == pytest.approx(saved["history"][-1]["val_ppl"])
     assert saved["test_ppl"] < 31 / 2  # learned: far below the uniform model's 31
+    assert saved["collapsed"] is False and saved["collapse_reasons"] == []
     assert any(line.startswith("epoch   2/2  loss") and "val ppl" in line and "lr 1" in line for line in lines)
     ckpt = ckpt_io.load_model_checkpoint(out / "model.pt", dataset="synthetic_text", num_classes=31)
     assert ckpt["model"] == {"name": "lstm-16", "args": {"dropout": 0.0}, "in_channels": 0, "num_classes": 31}
@@ -107,6 +108,17 @@ def test_students_learn_from_the_unrolled_teacher(teacher, tmp_path, objective):
 
 class Interrupted(Exception):
     pass
+
+
+def test_a_language_model_whose_loss_never_falls_is_collapsed(tmp_path):
+    """lr 10 blows the LSTM up in its first epoch (loss 11.3 against ln 31 = 3.4) and its loss
+    stays above that: only the loss rule of ``ban.collapse`` applies to a language model."""
+    metrics = run_member(make_spec(lr=10.0, epochs=3), tmp_path, None, "cpu", log=quiet)
+    losses = [row["train_loss"] for row in metrics["history"]]
+    assert min(losses[1:]) >= losses[0]
+    assert metrics["collapsed"] is True
+    assert metrics["collapse_reasons"] == [f"the training loss never fell below its first epoch's ({losses[0]:.4g}; "
+                                           f"lowest later {min(losses[1:]):.4g})"]
 
 
 def test_rerun_resumes_from_the_last_finished_epoch(teacher, tmp_path):
