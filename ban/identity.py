@@ -4,8 +4,9 @@ Like a build system's action key (not a file name), a trained member's **identit
 
     identity = sha256(canonical JSON {
         "format":     "ban.identity/2",
-        "training":   training_spec(spec),   # dataset, model, objective and its args, recipe,
-                                             # train_seed (its random streams), code fingerprint
+        "training":   training_spec(spec),   # dataset, model, objective and its args, the recipe
+                                             # with its task's defaults spelled out, train_seed
+                                             # (its random streams), code fingerprint
         "data":       data_digest(dataset),  # ban.datasets.files: what the loader reads
         "teacher":    the teacher's identity, or null (learns from labels),
         "checkpoint": sha256 of the imported teacher_checkpoint, or null})
@@ -13,7 +14,9 @@ Like a build system's action key (not a file name), a trained member's **identit
 ``training_spec`` drops every name and place: the study, lineage, seed and member names
 (``NAME_KEYS``), the labels a member carries for the report (``LABEL_KEYS``: a tuning point's
 setting, already spelled out in the spec it labels), the checkpoint's path and the dataset's ``root``, ``download``, ``folder`` and
-``source`` (``PLACE_KEYS``). So two studies (or sweep cells) that ask for the same training have
+``source`` (``PLACE_KEYS``), and spells out every recipe default (``ban.tasks.recipe``): a
+recipe that writes ``weight_decay: 5.0e-4`` and one that leaves it to the default ask for one
+training. So two studies (or sweep cells) that ask for the same training have
 one identity, renaming a lineage changes none, and the bytes of ``model.pt`` (which embeds
 ``training_spec``) and ``predictions.npz`` are the same wherever it is placed. The workflow
 computes every member's identity from the config at plan time (the teacher's recursively) and
@@ -40,8 +43,10 @@ from pathlib import Path
 from typing import Callable
 
 from ban.datasets.files import data_digest
+from ban.datasets.registry import DatasetError, dataset_task
 from ban.environment import environment_key
 from ban.files import sha256_file
+from ban.tasks.recipe import recipe_with_defaults
 
 FORMAT = "ban.identity/2"
 NAME_KEYS = ("study", "lineage", "seed", "member")
@@ -65,9 +70,18 @@ def training_spec(spec: dict) -> dict:
     """``spec`` without names and places (see the module docstring), with its code fingerprint."""
     kept = {key: value for key, value in spec.items() if key not in NAME_KEYS + LABEL_KEYS and key != "checkpoint"}
     kept["dataset"] = {key: value for key, value in spec["dataset"].items() if key not in PLACE_KEYS}
+    if isinstance(spec.get("recipe"), dict):
+        kept["recipe"] = recipe_with_defaults(_task_of(spec["dataset"]), spec["recipe"])
     if not kept.get("code"):
         kept["code"] = current_training_code()
     return kept
+
+
+def _task_of(dataset: dict) -> str | None:
+    try:
+        return dataset_task(dataset.get("name"))
+    except DatasetError:
+        return None
 
 
 @functools.cache

@@ -34,6 +34,17 @@ def test_a_tuning_point_labels_a_member_outside_its_identity():
     assert member_fields(labelled)["tuning_point"] == point and "tuning_point" not in member_fields(TINY_SPEC)
 
 
+def test_a_recipe_default_written_out_is_the_same_training():
+    """``weight_decay: 5.0e-4`` (the image recipe's default) and no weight_decay ask for one training."""
+    spelled = copy.deepcopy(TINY_SPEC)
+    spelled["recipe"].update(weight_decay=5e-4, select="last", nesterov=True)
+    assert "weight_decay" not in TINY_SPEC["recipe"]
+    assert identity(spelled) == identity(TINY_SPEC)
+    assert training_spec(TINY_SPEC)["recipe"]["weight_decay"] == 5e-4
+    spelled["recipe"]["weight_decay"] = 5e-3
+    assert identity(spelled) != identity(TINY_SPEC)
+
+
 @pytest.mark.parametrize("change", [
     lambda s: s["recipe"].update(epochs=4),
     lambda s: s["recipe"].update(eval_every=2),

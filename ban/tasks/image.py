@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,69 +26,10 @@ from ban.models import build_model
 from ban.runtime import autocast, precision_in_effect
 from ban.seeds import stream_seed
 from ban.step import Stepper, make_step
-from ban.tasks.recipe import recipe_from_dict, require
+from ban.tasks.recipe import ImageRecipe, require
 
-SCHEDULES = ("step", "cosine", "constant")
-SELECTIONS = ("last", "best_val")
-
-
-@dataclass
-class Recipe:
-    """SGD recipe; the defaults are the paper's (Nesterov 0.9, wd 5e-4 on every parameter, lr 0.1 × 0.2
-    at milestones, batch 128, crop + flip).
-
-    ``decay_norm_and_bias: false`` is an opt-in deviation: weight decay then skips every 1-D
-    parameter (BatchNorm scales and shifts, biases), as many modern recipes do; the paper's
-    Wide-ResNet recipe decays them all.
-
-    ``select`` chooses the weights a member keeps: ``last`` (the paper's: those after the last
-    epoch) or ``best_val`` (early stopping: those after the epoch with the lowest error on the
-    validation split, ``dataset.val_split``; the earliest such epoch). The test set never chooses."""
-
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    decay_norm_and_bias: bool = True
-    schedule: str = "step"
-    milestones: list[int] = field(default_factory=lambda: [60, 120, 160])
-    gamma: float = 0.2
-    augment: bool = True
-    crop_padding: int = 4
-    precision: str = "auto"
-    channels_last: str | bool = "auto"
-    cuda_graphs: str | bool = "auto"
-    eval_batch_size: int = 1024
-    eval_every: int = 1
-    select: str = "last"
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Recipe":
-        recipe = recipe_from_dict(cls, values)
-        require(recipe.batch_size >= 1 and recipe.lr > 0, "recipe.batch_size and recipe.lr must be positive")
-        require(isinstance(recipe.eval_every, int) and recipe.eval_every >= 1,
-                f"recipe.eval_every must be a positive integer, got {recipe.eval_every!r}")
-        require(recipe.schedule in SCHEDULES, f"recipe.schedule must be one of {', '.join(SCHEDULES)}; got {recipe.schedule!r}")
-        require(recipe.select in SELECTIONS, f"recipe.select must be one of {', '.join(SELECTIONS)}; got {recipe.select!r}")
-        for key in ("channels_last", "cuda_graphs"):
-            value = getattr(recipe, key)
-            require(value in ("auto", True, False), f"recipe.{key} must be auto, true or false; got {value!r}")
-        return recipe
-
-    def evaluates(self, epoch: int) -> bool:
-        """Whether the test set is scored after epoch ``epoch`` (1-based): every ``eval_every``-th
-        epoch and always the last."""
-        return epoch % self.eval_every == 0 or epoch == self.epochs
-
-    def lr_factor(self, epoch: int) -> float:
-        """Multiplier of ``lr`` during epoch ``epoch`` (0-based)."""
-        if self.schedule == "step":
-            return self.gamma ** sum(epoch >= m for m in self.milestones)
-        if self.schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * epoch / self.epochs))
-        return 1.0
+Recipe = ImageRecipe
+"""The task interface's name for the recipe (``ban.tasks``)."""
 
 
 def check_data(recipe: Recipe, data) -> None:

@@ -21,9 +21,7 @@ probability of each true next token. ``ban.member`` runs the lifecycle around th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
@@ -36,46 +34,10 @@ from ban.models.lm import detach_hidden
 from ban.runtime import autocast
 from ban.seeds import stream_seed
 from ban.step import teacher_confidence
-from ban.tasks.recipe import recipe_from_dict, require
+from ban.tasks.recipe import TextRecipe
 
 PROB_FLOOR = float(np.finfo(np.float32).tiny)
 """Smallest probability stored in predictions.npz (keeps ``log`` finite in ensembles)."""
-
-
-@dataclass
-class TextRecipe:
-    """SGD recipe of a language model; defaults are the paper's LSTM recipe (batch 32, lr 1 × 0.25 on plateau)."""
-
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 1.0
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    bptt: int = 35
-    clip: float = 5.0
-    sum_over_steps: bool = True
-    schedule: str = "plateau"
-    plateau_factor: float = 0.25
-    plateau_threshold: float = 0.0
-    eval_batch_size: int = 10
-    precision: str = "fp32"
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TextRecipe":
-        recipe = recipe_from_dict(cls, values, "text recipe")
-        require(min(recipe.batch_size, recipe.bptt, recipe.eval_batch_size) >= 1 and recipe.lr > 0 and recipe.clip > 0,
-                "recipe.batch_size, bptt, eval_batch_size, lr and clip must be positive")
-        require(recipe.schedule in ("plateau", "constant"), f"text recipe.schedule must be plateau or constant, got {recipe.schedule!r}")
-        require(0 < recipe.plateau_factor <= 1 and recipe.plateau_threshold >= 0,
-                "recipe.plateau_factor must be in (0, 1] and plateau_threshold >= 0")
-        return recipe
-
-    def decays(self, previous_ppl: Optional[float], ppl: float) -> bool:
-        """Whether the lr is multiplied by ``plateau_factor`` after an epoch ending at ``ppl``."""
-        if self.schedule != "plateau" or previous_ppl is None:
-            return False
-        improvement = previous_ppl - ppl
-        return improvement <= 0 or improvement < self.plateau_threshold
 
 
 Recipe = TextRecipe
