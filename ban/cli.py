@@ -150,7 +150,7 @@ def _cmd_plot(args: argparse.Namespace) -> None:
 
 
 def _cmd_claims(args: argparse.Namespace) -> None:
-    from ban.report.claims import write_claims
+    from ban.report.claims_markdown import write_claims
 
     written = write_claims([Path(p) for p in args.metrics], Path(args.out), equivalence_margin=args.equivalence_margin)
     print(f"wrote {', '.join(str(p) for p in written)}")

@@ -53,7 +53,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "table": ("ban.report.tables",),
     "paper": ("ban.report.paper",),
     "plot": ("ban.report.plots",),
-    "claims": ("ban.report.claims",),
+    "claims": ("ban.report.claims_markdown",),
     "regime": ("ban.report.regime",),
 }
 """The module each rule's command runs (``paper``: added to ``table`` when a study has paper numbers)."""

@@ -17,7 +17,7 @@ initialisation, as ``train_seed + 1..4`` did).
 The same kind in the same seed has the same ``train_seed`` in every lineage of a study, so
 lineages share their streams on purpose (common random numbers: two lineages that differ in
 architecture or objective see the same batch orders and augmentations); the claims' pooled rows
-therefore average lineages within each seed (``ban.report.claims``).
+therefore average lineages within each seed (``ban.report.verdicts.pool``).
 """
 
 from __future__ import annotations

@@ -89,6 +89,10 @@ def test_rule_entry_modules_of_ban():
         for module in ENTRY_MODULES[rule]:
             assert "ban.cli" not in closure(module, graph)
     assert "ban.report.plots" not in closure("ban.report.tables", graph)
+    from ban.report.claims_markdown import write_claims  # what `python -m ban claims` runs
+
+    assert ENTRY_MODULES["claims"] == (write_claims.__module__,)
+    assert {"ban.report.claims", "ban.report.verdicts"} <= set(closure(write_claims.__module__, graph))
     assert "ban.report.frame" in closure("ban.report.plots", graph)
     code = RuleCode()
     assert code("training") == fingerprint("ban.member", graph=graph) == code.of_member("cwtm") != code.of_member("ens2")

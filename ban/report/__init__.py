@@ -6,7 +6,8 @@ paired gain vs the Teacher with its 95% Student-t interval from ``ban.report.sta
 (``ban.report.paper`` compares with the paper's numbers, ``ban.report.fidelity`` gives each
 student's agreement with and KL from its own teacher, from the saved predictions);
 ``ban.report.plots.write_plots(paths, out_dir)`` writes the PNG figures, among them the forest
-plot of the gains; ``ban.report.claims.write_claims(paths, out_dir)`` tests the paper's claims
+plot of the gains; ``ban.report.claims_markdown.write_claims(paths, out_dir)`` tests the paper's
+claims (registered in ``ban.report.claims``, each comparison decided by ``ban.report.verdicts``)
 and writes claims.md and claims.json. Tables, plots and claims all read ``frame``; none reads
 another. The names below are imported lazily so that importing ``ban.report`` itself stays cheap.
 """
@@ -32,7 +33,7 @@ def __getattr__(name: str) -> Any:
 
         return plots.write_plots
     if name == "write_claims":
-        from ban.report import claims
+        from ban.report import claims_markdown
 
-        return claims.write_claims
+        return claims_markdown.write_claims
     raise AttributeError(f"module 'ban.report' has no attribute {name!r}")

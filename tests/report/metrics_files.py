@@ -94,3 +94,52 @@ def edit_metrics(path: Path, edit) -> None:
     record = json.loads(path.read_text())
     edit(record)
     path.write_text(json.dumps(record))
+
+
+# The claims' studies (ban.report.claims, ban.report.claims_markdown); test error per seed.
+# Lineage a, seeds 0-2 (nll = error / 10, ece = error / 4):
+#   BAN-1 − Teacher = (-0.5, -0.4, -0.5): -0.466667 ± 4.302653/30 = [-0.610088, -0.323245] -> holds
+#   BAN-2 − BAN-1  = (+1.0, +1.1, +1.0): +1.033333, same spread  = [+0.889912, +1.176755] -> reversed
+#   BAN+L − Teacher = (0, +0.5, -0.5): 0 ± 1.242069, 1 win, 1 tie -> not shown
+#   DKPP (seed 0 only) − Teacher = +1.0: one seed -> not shown, no interval
+#   Ens*2 (of gen1, gen2) − BAN-1 = (-1, -1, -1): zero-width [-1, -1] -> holds; Ens*2 − BAN-2 = (-2, -2.1, -2)
+#   Ens*2 − Indep*2 = (+0.5, +0.5, +0.5) -> reversed (zero-width above 0)
+# Lineage b, seeds 0-1: Teacher and BAN-1 only, BAN-1 − Teacher = (-0.5, -0.5) -> zero-width [-0.5, -0.5], holds.
+PAIRED_A = {
+    "gen0": (10.0, 12.0, 11.0),
+    "gen1": (9.5, 11.6, 10.5),
+    "gen2": (10.5, 12.7, 11.5),
+    "ban_l": (10.0, 12.5, 10.5),
+    "ens2": (8.5, 10.6, 9.5),
+    "ind1": (10.2, 12.2, 11.2),
+    "indep2": (8.0, 10.1, 9.0),
+}
+PAIRED_B = {"gen0": (8.0, 9.0), "gen1": (7.5, 8.5)}
+# Seeds 0-4 of lineage c: the best BAN is chosen on 0, 1 (BAN-1 9.1 < BAN-2 9.5) and tested on 2-4, where BAN-2
+# would win: BAN-1 − Teacher = (+0.5, +0.4, +0.6): +0.5 ± 4.302653 · 0.1 / √3 = [+0.251586, +0.748414] -> reversed.
+BEST_BAN = {"gen0": (10.0,) * 5, "gen1": (9.0, 9.2, 10.5, 10.4, 10.6), "gen2": (9.5, 9.5, 8.0, 8.2, 8.1)}
+# One lineage, seeds 0-2: BAN-1 − Teacher = (-0.5, -0.3, -0.4), mean -0.4, sd 0.1, t = 0.4 · √3 / 0.1 = 6.928203,
+# p = 1 − t / sqrt(t² + 2) = 0.020204: holds per comparison; its family is BAN-1 − Teacher on error, ECE and NLL
+# (3 seeds: no best-BAN row): 3 equal p -> p_holm = 3 p = 0.060612, not shown after Holm.
+SMALL = {"gen0": (10.0, 12.0, 11.0), "gen1": (9.5, 11.7, 10.6)}
+
+
+def claims_record(lineage: str, seed: int, member: str, error: float, study: str = "paired") -> dict:
+    """An image record whose Indep*2 averages the Teacher and Ind-1."""
+    entry = image_record(lineage, seed, member, error, study=study)
+    if member == "indep2":
+        entry["members"] = ["gen0", "ind1"]
+    return entry
+
+
+def errors_study(root: Path, lineage: str, errors: dict[str, tuple[float, ...]], study: str) -> list[Path]:
+    """One lineage whose ``errors[member][seed]`` are the test errors of seeds 0.. ."""
+    return [write_metrics(root, claims_record(lineage, seed, member, values[seed], study))
+            for seed in range(len(next(iter(errors.values())))) for member, values in errors.items()]
+
+
+def paired_study(root: Path, study: str = "paired") -> list[Path]:
+    """Lineages a (``PAIRED_A`` and DKPP in seed 0) and b (``PAIRED_B``)."""
+    paths = errors_study(root, "a", PAIRED_A, study)
+    paths.append(write_metrics(root, claims_record("a", 0, "dkpp", 11.0, study)))
+    return paths + errors_study(root, "b", PAIRED_B, study)

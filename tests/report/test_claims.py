@@ -1,48 +1,18 @@
-"""Claims and their verdicts (ban.report.claims) on hand-made metrics; every number computed by hand below."""
+"""The registered claims (ban.report.claims) tested on hand-made metrics; every number computed by hand."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from metrics_files import image_record, text_study, write_metrics
+from metrics_files import BEST_BAN, SMALL, claims_record, errors_study, paired_study, text_study, write_metrics
 
 from ban.members import CONTROLS
-from ban.report.claims import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED, claims, claims_markdown, verdict, verdict_holm
+from ban.report.claims import CLAIMS, NotTested, StudyScores, claims_of, register_claim
 from ban.report.stats import holm, mde_standardized
+from ban.report.verdicts import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED
 
-# Lineage a, seeds 0-2 (test error; nll = error / 10, ece = error / 4):
-#   BAN-1 − Teacher = (-0.5, -0.4, -0.5): -0.466667 ± 4.302653/30 = [-0.610088, -0.323245] -> holds
-#   BAN-2 − BAN-1  = (+1.0, +1.1, +1.0): +1.033333, same spread  = [+0.889912, +1.176755] -> reversed
-#   BAN+L − Teacher = (0, +0.5, -0.5): 0 ± 1.242069, 1 win, 1 tie -> not shown
-#   DKPP (seed 0 only) − Teacher = +1.0: one seed -> not shown, no interval
-#   Ens*2 (of gen1, gen2) − BAN-1 = (-1, -1, -1): zero-width [-1, -1] -> holds; Ens*2 − BAN-2 = (-2, -2.1, -2)
-#   Ens*2 − Indep*2 = (+0.5, +0.5, +0.5) -> reversed (zero-width above 0)
-# Lineage b, seeds 0-1: Teacher and BAN-1 only, BAN-1 − Teacher = (-0.5, -0.5) -> zero-width [-0.5, -0.5], holds.
-A = {
-    "gen0": (10.0, 12.0, 11.0),
-    "gen1": (9.5, 11.6, 10.5),
-    "gen2": (10.5, 12.7, 11.5),
-    "ban_l": (10.0, 12.5, 10.5),
-    "ens2": (8.5, 10.6, 9.5),
-    "ind1": (10.2, 12.2, 11.2),
-    "indep2": (8.0, 10.1, 9.0),
-}
-B = {"gen0": (8.0, 9.0), "gen1": (7.5, 8.5)}
-
-
-def record(lineage, seed, member, error, study="paired"):
-    entry = image_record(lineage, seed, member, error, study=study)
-    if member == "indep2":
-        entry["members"] = ["gen0", "ind1"]
-    return entry
-
-
-def paired_study(root, study="paired"):
-    paths = [write_metrics(root, record("a", seed, member, values[seed], study)) for seed in range(3) for member, values in A.items()]
-    paths.append(write_metrics(root, record("a", 0, "dkpp", 11.0, study)))
-    paths += [write_metrics(root, record("b", seed, member, values[seed], study)) for seed in range(2) for member, values in B.items()]
-    return paths
+# The studies and their differences: tests/report/metrics_files.py (PAIRED_A, PAIRED_B, BEST_BAN, SMALL).
 
 
 def by_id(result):
@@ -53,17 +23,8 @@ def rows(claim, lineage=None):
     return [row for row in claim["rows"] if lineage is None or row["lineage"] == lineage]
 
 
-@pytest.mark.parametrize(("low", "high", "n", "expected"), [
-    (-0.6, -0.3, 3, HOLDS), (0.2, 0.9, 3, REVERSED), (-0.6, 0.3, 3, NOT_SHOWN),
-    (-0.6, 0.0, 3, NOT_SHOWN), (0.0, 0.0, 2, NOT_SHOWN),  # touching 0 is not excluding it
-    (None, None, 1, NOT_SHOWN), (None, None, 0, NOT_TESTED),
-])
-def test_verdict_rule(low, high, n, expected):
-    assert verdict(low, high, n) == expected
-
-
 def test_ban1_beats_teacher_per_lineage_and_pooled(tmp_path):
-    claim = by_id(claims(paired_study(tmp_path)))["ban1_beats_teacher"]
+    claim = by_id(claims_of(paired_study(tmp_path)))["ban1_beats_teacher"]
     a, b, pooled = claim["rows"]
     assert (a["lineage"], a["comparison"], a["n"], a["wins"], a["ties"]) == ("a", "BAN-1 − Teacher", 3, 3, 0)
     assert (a["mean"], a["low"], a["high"]) == pytest.approx((-0.466667, -0.610088, -0.323245), abs=1e-6)
@@ -79,7 +40,7 @@ def test_ban1_beats_teacher_per_lineage_and_pooled(tmp_path):
 
 
 def test_reversed_tie_and_one_seed(tmp_path):
-    result = by_id(claims(paired_study(tmp_path)))
+    result = by_id(claims_of(paired_study(tmp_path)))
     successive = result["ban_k_beats_previous"]
     a, b = successive["rows"]  # b has BAN-1 but no BAN-2: not tested in b, no pooled row
     assert a["verdict"] == REVERSED and (a["low"], a["high"]) == pytest.approx((0.889912, 1.176755), abs=1e-6)
@@ -96,20 +57,20 @@ def test_reversed_tie_and_one_seed(tmp_path):
 
 
 def test_claims_with_missing_members_say_so(tmp_path):
-    result = by_id(claims(paired_study(tmp_path)))
+    result = by_id(claims_of(paired_study(tmp_path)))
     assert result["cwtm_beats_teacher_short_of_ban1"]["note"] == "not tested: the study has no CWTM"
     assert result["cwtm_beats_teacher_short_of_ban1"]["rows"] == []
     # Every control but BAN+L is a claim of its own, whatever ban.members.CONTROLS lists.
     assert {f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l"} <= set(result)
-    only_teachers = [write_metrics(tmp_path / "t", record("a", 0, "gen0", 5.0, "lonely"))]
-    lonely = by_id(claims(only_teachers))
+    only_teachers = [write_metrics(tmp_path / "t", claims_record("a", 0, "gen0", 5.0, "lonely"))]
+    lonely = by_id(claims_of(only_teachers))
     assert lonely["ban1_beats_teacher"]["note"] == "not tested: the study has no BAN-1"
     assert lonely["ens_beats_members"]["note"] == "not tested: the study has no Ens*k"
     assert lonely["ens_beats_indep"]["note"] == "not tested: the study has no Ens*k and no Indep*k"
 
 
 def test_ensembles_against_their_members_and_indep(tmp_path):
-    result = by_id(claims(paired_study(tmp_path)))
+    result = by_id(claims_of(paired_study(tmp_path)))
     members = result["ens_beats_members"]["rows"]
     assert [row["comparison"] for row in members] == ["Ens*2 − BAN-1", "Ens*2 − BAN-2"]  # the metrics' members list
     assert (members[0]["mean"], members[0]["low"], members[0]["high"]) == pytest.approx((-1.0, -1.0, -1.0))
@@ -125,25 +86,20 @@ def test_ensemble_with_teacher_members_come_from_the_metrics(tmp_path):
             entry = json.loads(path.read_text())
             entry["members"] = ["gen0", "gen1"]  # ensemble_with_teacher: [2]
             path.write_text(json.dumps(entry))
-    members = by_id(claims(paths))["ens_beats_members"]["rows"]
+    members = by_id(claims_of(paths))["ens_beats_members"]["rows"]
     assert [row["comparison"] for row in members] == ["Ens*2 − Teacher", "Ens*2 − BAN-1"]
     assert members[0]["mean"] == pytest.approx(-1.466667, abs=1e-6)  # (8.5-10, 10.6-12, 9.5-11)
 
 
 def test_best_ban_is_chosen_on_half_of_the_seeds_and_tested_on_the_other(tmp_path):
-    # Seeds 0-4: chosen on 0, 1 (BAN-1 9.1 < BAN-2 9.5), tested on 2-4, where BAN-2 would win:
-    # BAN-1 − Teacher = (+0.5, +0.4, +0.6): +0.5 ± 4.302653 · 0.1 / √3 = [+0.251586, +0.748414] -> reversed.
-    values = {"gen0": (10.0,) * 5, "gen1": (9.0, 9.2, 10.5, 10.4, 10.6), "gen2": (9.5, 9.5, 8.0, 8.2, 8.1)}
-    paths = [write_metrics(tmp_path, record("c", seed, m, v[seed], "best")) for seed in range(5) for m, v in values.items()]
-    (row,) = by_id(claims(paths))["best_ban_beats_teacher"]["rows"]
+    paths = errors_study(tmp_path, "c", BEST_BAN, "best")  # chosen on seeds 0, 1; tested on 2-4: reversed
+    (row,) = by_id(claims_of(paths))["best_ban_beats_teacher"]["rows"]
     assert (row["a"], row["chosen_on"], row["seeds"], row["n"]) == ("BAN-1", [0, 1], [2, 3, 4], 3)
     assert (row["mean"], row["low"], row["high"]) == pytest.approx((0.5, 0.251586, 0.748414), abs=1e-6)
     assert row["verdict"] == REVERSED
-    text = claims_markdown(claims(paths))
-    assert "| c | best BAN − Teacher (BAN-1, chosen on seeds 0, 1) | +0.50 | [+0.25, +0.75] | 0/3 |" in text
     # Three seeds: too few to choose on some and test on others.
     three = [p for p in paths if "seed3" not in str(p) and "seed4" not in str(p)]
-    (row,) = by_id(claims(three))["best_ban_beats_teacher"]["rows"]
+    (row,) = by_id(claims_of(three))["best_ban_beats_teacher"]["rows"]
     assert (row["verdict"], row["n"]) == (NOT_TESTED, 0)
     assert row["note"] == "3 seeds; choosing the generation on half of the seeds and testing it on the other half needs 4"
 
@@ -153,11 +109,11 @@ def test_claims_say_which_randomness_their_intervals_cover(tmp_path):
         paths = []
         for seed in range(2):
             for member, error in (("gen0", 10.0 + seed), ("gen1", 9.0 + seed)):
-                entry = record("a", seed, member, error, "rand")
+                entry = claims_record("a", seed, member, error, "rand")
                 entry["dataset_spec"] = {"name": "fashion_mnist", **dataset, **({"subset_seed": seed} if "per_seed" in dataset else {})}
                 entry["dataset_spec"].pop("per_seed", None)
                 paths.append(write_metrics(root, entry))
-        return claims(paths)["randomness"]
+        return claims_of(paths)["randomness"]
 
     first = study(tmp_path / "first", train_subset=2000)
     assert first.startswith("The intervals cover training randomness only") and "the same first 2,000 training images" in first
@@ -168,7 +124,7 @@ def test_claims_say_which_randomness_their_intervals_cover(tmp_path):
 
 
 def test_calibration(tmp_path):
-    result = by_id(claims(paired_study(tmp_path)))
+    result = by_id(claims_of(paired_study(tmp_path)))
     best = result["best_ban_beats_teacher"]["rows"]  # 3 and 2 seeds: not tested, no pooled row
     assert [(row["lineage"], row["verdict"]) for row in best] == [("a", NOT_TESTED), ("b", NOT_TESTED)]
     ece = result["students_better_calibrated_ece"]
@@ -182,63 +138,13 @@ def test_calibration(tmp_path):
 
 
 def test_text_studies_use_perplexity_and_skip_calibration(tmp_path):
-    result = claims(text_study(tmp_path))
+    result = claims_of(text_study(tmp_path))
     assert result["score"] == "test_ppl"
     claim = by_id(result)
     (row,) = claim["ban1_beats_teacher"]["rows"]  # d = (76 - 80, 77 - 82) = (-4, -5): -4.5 ± 6.353103
     assert (row["mean"], row["low"], row["high"]) == pytest.approx((-4.5, -10.853103, 1.853103), abs=1e-6)
     assert row["verdict"] == NOT_SHOWN
     assert claim["students_better_calibrated_ece"]["note"].startswith("not tested: calibration claims are tested on image studies")
-
-
-def test_claims_files_and_cli(tmp_path, capsys):
-    from ban.cli import main
-
-    paths = paired_study(tmp_path / "results")
-    assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "out")]) == 0
-    assert "claims.md" in capsys.readouterr().out
-    saved = json.loads((tmp_path / "out" / "claims.json").read_text(encoding="utf-8"))
-    assert saved == json.loads(json.dumps(claims(paths)))
-    text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
-    assert text.startswith("# Claims tested on study `paired`")
-    assert "**holds** — the interval lies entirely below 0" in text  # the header states the rule
-    assert text.splitlines()[2] == "Family: 16 comparisons; Holm-adjusted verdicts at 5%. Equivalence margin: none."
-    assert text.splitlines()[4].startswith("The intervals cover training randomness only (initialisation, batch order, ")
-    assert ("| Lineage | Comparison | Δ | 95% interval | Wins/seeds | p | Verdict | p (Holm) | Verdict (Holm) | Rules out | MDE |"
-            in text)
-    # p and p (Holm) as in test_holm_over_the_whole_family; rules out and MDE as in test_rules_out_and_mde.
-    assert ("| a | BAN-1 − Teacher | -0.47 | [-0.61, -0.32] | 3/3 | 0.005 | **holds** | 0.046 | **holds** "
-            "| gain > 0.61, any loss | 0.19 |") in text
-    assert ("| a | BAN-2 − BAN-1 | +1.03 | [+0.89, +1.18] | 0/3 | 0.001 | **reversed** | 0.016 | **reversed** "
-            "| any gain, loss > 1.18 | 0.19 |") in text
-    assert ("| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | not shown | 1.000 | not shown "
-            "| gain > 1.24, loss > 1.24 | 1.63 |") in text
-    assert "| a | DKPP − Teacher | +1.00 | — | 0/1 | — | not shown | — | not shown | — | — |" in text
-    assert "| b | BAN-2 − BAN-1 | — | — | — | — | not tested: lineage has no BAN-2 | — | — | — | — |" in text
-    assert ("| a | Ens*2 − Indep*2 | +0.50 | [+0.50, +0.50] | 0/3 | 0.250 | **reversed** | 1.000 | not shown "
-            "| any gain, loss > 0.50 | 0.00 |") in text
-    assert "| a | best BAN − Teacher | — | — | — | — | not tested: 3 seeds; choosing the generation on half" in text
-    assert "not tested: the study has no CWTM" in text
-    assert ("| a | BAN-1 − Teacher | -0.047 | [-0.061, -0.032] | 3/3 | 0.005 | **holds** | 0.046 | **holds** "
-            "| gain > 0.061, any loss | 0.019 |") in text  # NLL = error / 10: 3 decimals
-    assert "| 1 | BAN-1 beats its teacher | 2 holds; pooled: 1 holds | 1 holds, 1 not shown; pooled: 1 holds |" in text
-    assert main(["claims", "--metrics", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "bad")]) == 2
-    assert capsys.readouterr().err.startswith("error: ")
-
-
-def test_claims_import_neither_torch_nor_matplotlib_nor_the_tables_or_plots():
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import ban.report
-    from ban.report.claims import write_claims
-
-    assert ban.report.write_claims is write_claims
-    code = ("import sys, ban.report.claims, ban.report.fidelity; "
-            "bad = [m for m in ('torch', 'matplotlib', 'ban.report.tables', 'ban.report.plots') if m in sys.modules]; "
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)
 
 
 # Holm family of paired_study: the 16 rows with n ≥ 2 (lineage and pooled rows of every claim; the best-BAN
@@ -262,7 +168,7 @@ def all_rows(result):
 
 
 def test_holm_over_the_whole_family(tmp_path):
-    result = claims(paired_study(tmp_path))
+    result = claims_of(paired_study(tmp_path))
     family = [row for row in all_rows(result) if row["p_value"] is not None]
     assert result["family_size"] == len(family) == 16
     assert sum(row["lineage"] == POOLED for row in family) == 3  # pooled rows are in the family
@@ -289,12 +195,7 @@ def test_holm_over_the_whole_family(tmp_path):
 
 
 def test_holm_can_withdraw_a_per_comparison_verdict(tmp_path):
-    # One lineage, seeds 0-2, Teacher (10, 12, 11) and BAN-1 (9.5, 11.7, 10.6): d = (-0.5, -0.3, -0.4),
-    # mean -0.4, sd 0.1, t = 0.4 · √3 / 0.1 = 6.928203, p = 1 − t / sqrt(t² + 2) = 0.020204: holds per comparison.
-    # The family is BAN-1 − Teacher on error, ECE and NLL (3 seeds: no best-BAN row): 3 equal p -> p_holm = 3 p = 0.060612.
-    values = {"gen0": (10.0, 12.0, 11.0), "gen1": (9.5, 11.7, 10.6)}
-    paths = [write_metrics(tmp_path, record("a", seed, member, v[seed], "small")) for seed in range(3) for member, v in values.items()]
-    result = claims(paths)
+    result = claims_of(errors_study(tmp_path, "a", SMALL, "small"))  # p = 0.020204 per comparison, 3 p after Holm
     t = 0.4 * 3 ** 0.5 / 0.1
     p = 1 - t / (t * t + 2) ** 0.5
     assert result["family_size"] == 3
@@ -303,22 +204,10 @@ def test_holm_can_withdraw_a_per_comparison_verdict(tmp_path):
             continue
         assert row["p_value"] == pytest.approx(p, rel=1e-6) and row["p_holm"] == pytest.approx(3 * p, rel=1e-6)
         assert (row["verdict"], row["verdict_holm"]) == (HOLDS, NOT_SHOWN)
-    text = claims_markdown(result)
-    assert "Family: 3 comparisons; Holm-adjusted verdicts at 5%." in text
-    assert "| a | BAN-1 − Teacher | -0.40 | [-0.65, -0.15] | 3/3 | 0.020 | **holds** | 0.061 | not shown |" in text
-    assert "| 1 | BAN-1 beats its teacher | 1 holds | 1 not shown |" in text
-
-
-@pytest.mark.parametrize(("mean", "p", "n", "expected"), [
-    (-0.4, 0.01, 3, HOLDS), (0.4, 0.01, 3, REVERSED), (-0.4, 0.05, 3, NOT_SHOWN), (-0.4, None, 1, NOT_SHOWN),
-    (0.0, 0.0, 3, NOT_SHOWN), (None, None, 0, NOT_TESTED),
-])
-def test_holm_verdict_rule(mean, p, n, expected):
-    assert verdict_holm(mean, p, n) == expected
 
 
 def test_rules_out_and_mde(tmp_path):
-    claim = by_id(claims(paired_study(tmp_path)))
+    claim = by_id(claims_of(paired_study(tmp_path)))
     a = rows(claim["ban1_beats_teacher"], "a")[0]  # [-0.610088, -0.323245]: gains up to 0.610088 possible, no loss
     assert (a["rules_out_gain"], a["rules_out_loss"]) == (pytest.approx(0.610088, abs=1e-6), 0.0)
     # MDE: n = 3, sd 0.057735: d = 3.264044 (power 0.8 at alpha 0.05, df 2) -> 0.188450.
@@ -335,38 +224,59 @@ def test_rules_out_and_mde(tmp_path):
     assert (one_seed["rules_out_gain"], one_seed["rules_out_loss"], one_seed["mde"], one_seed["sd"]) == (None, None, None, None)
 
 
-@pytest.mark.parametrize(("low", "high", "margin", "expected"), [
-    (-0.2, 0.1, 0.25, "no effect larger than 0.25"), (-0.25, 0.25, 0.25, "no effect larger than 0.25"),  # bounds included
-    (-0.3, 0.1, 0.25, NOT_SHOWN), (-0.2, 0.1, None, NOT_SHOWN),
-    (-0.2, -0.1, 0.25, HOLDS), (0.1, 0.2, 0.25, REVERSED),  # an interval that excludes 0 keeps its direction
-    (0.0, 0.0, 0.5, "no effect larger than 0.5"), (None, None, 0.25, NOT_SHOWN),
-])
-def test_equivalence_verdict_rule(low, high, margin, expected):
-    assert verdict(low, high, 3, margin) == expected
-
-
-def test_equivalence_margin_in_claims_and_cli(tmp_path, capsys):
-    from ban.cli import main
-
+def test_equivalence_margin_in_claims(tmp_path):
     paths = paired_study(tmp_path / "results")
-    assert all(row["verdict"] == base["verdict"] for row, base in zip(all_rows(claims(paths, equivalence_margin=None)),
-                                                                      all_rows(claims(paths))))
-    result = claims(paths, equivalence_margin=1.25)  # BAN+L − Teacher: [-1.242069, +1.242069] within ±1.25
+    assert all(row["verdict"] == base["verdict"] for row, base in zip(all_rows(claims_of(paths, equivalence_margin=None)),
+                                                                      all_rows(claims_of(paths))))
+    result = claims_of(paths, equivalence_margin=1.25)  # BAN+L − Teacher: [-1.242069, +1.242069] within ±1.25
     assert result["equivalence_margin"] == 1.25
     (ban_l,) = by_id(result)["ban_l_beats_teacher"]["rows"]
     assert (ban_l["verdict"], ban_l["verdict_holm"]) == ("no effect larger than 1.25", NOT_SHOWN)
-    changed = [row for row, base in zip(all_rows(result), all_rows(claims(paths))) if row["verdict"] != base["verdict"]]
+    changed = [row for row, base in zip(all_rows(result), all_rows(claims_of(paths))) if row["verdict"] != base["verdict"]]
     assert changed == [ban_l]  # every other verdict stays
-    (narrow,) = by_id(claims(paths, equivalence_margin=1.2))["ban_l_beats_teacher"]["rows"]
+    (narrow,) = by_id(claims_of(paths, equivalence_margin=1.2))["ban_l_beats_teacher"]["rows"]
     assert narrow["verdict"] == NOT_SHOWN
-    assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "out"), "--equivalence-margin", "1.25"]) == 0
-    capsys.readouterr()
-    text = (tmp_path / "out" / "claims.md").read_text(encoding="utf-8")
-    assert "Equivalence margin: 1.25." in text and "**no effect larger than X**" not in text
-    assert "| a | BAN+L − Teacher | +0.00 | [-1.24, +1.24] | 1/3 (1 tie) | 1.000 | **no effect larger than 1.25** | 1.000 |" in text
-    assert "| 4 | BAN+L beats the teacher | 1 no effect larger than 1.25 | 1 not shown |" in text
-    saved = json.loads((tmp_path / "out" / "claims.json").read_text(encoding="utf-8"))
-    assert saved == json.loads(json.dumps(result))
-    for bad in ("0", "-1", "nan"):
-        assert main(["claims", "--metrics", *map(str, paths), "--out", str(tmp_path / "bad"), "--equivalence-margin", bad]) == 2
-        assert capsys.readouterr().err.startswith("error: the equivalence margin must be a positive number")
+    with pytest.raises(ValueError, match="the equivalence margin must be a positive number; got 0"):
+        claims_of(paths, equivalence_margin=0)
+
+
+
+
+def test_the_registry_holds_every_claim_in_the_order_of_claims_md(tmp_path):
+    controls = [f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l"]
+    expected = ["ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", *controls,
+                "ens_beats_members", "ens_beats_indep", "students_better_calibrated_ece", "students_better_calibrated_nll"]
+    assert list(CLAIMS) == expected
+    assert [claim["id"] for claim in claims_of(paired_study(tmp_path))["claims"]] == expected
+    assert (CLAIMS["students_better_calibrated_nll"].score, CLAIMS["ban1_beats_teacher"].score) == ("test_nll", None)
+
+
+def test_a_claim_is_one_registered_function(tmp_path):
+    @register_claim("ban2_beats_teacher", "BAN-2 beats its teacher's teacher")
+    def ban2_beats_teacher(study, score):
+        study.require("BAN-2")
+        return [study.compare(lin, "BAN-2", "Teacher", score) for lin in study.lineages]
+
+    try:
+        with pytest.raises(ValueError, match="claim 'ban2_beats_teacher' is registered twice"):
+            register_claim("ban2_beats_teacher", "again")(ban2_beats_teacher)
+        result = claims_of(paired_study(tmp_path))
+        added = result["claims"][-1]
+        assert (added["id"], added["text"], added["score"], added["note"]) == ("ban2_beats_teacher", "BAN-2 beats its teacher's teacher",
+                                                                                "test_error", "")
+        a, b = added["rows"]  # a: (+0.5, +0.7, +0.5); b has no BAN-2 (no pooled row)
+        assert (a["comparison"], a["mean"], a["verdict"]) == ("BAN-2 − Teacher", pytest.approx(0.566667, abs=1e-6), REVERSED)
+        assert (b["n"], b["note"]) == (0, "lineage has no BAN-2")
+        assert result["family_size"] == 17  # the family of the 16 rows of paired_study grows by one
+        lonely = claims_of(errors_study(tmp_path / "t", "a", {"gen0": (5.0,)}, "lonely"))["claims"][-1]
+        assert (lonely["rows"], lonely["note"]) == ([], "not tested: the study has no BAN-2")
+    finally:
+        del CLAIMS["ban2_beats_teacher"]
+    assert "ban2_beats_teacher" not in [claim["id"] for claim in claims_of(paired_study(tmp_path / "again"))["claims"]]
+
+
+def test_not_tested_names_what_the_study_lacks(tmp_path):
+    study = StudyScores(errors_study(tmp_path, "a", {"gen0": (5.0,), "gen1": (4.0,)}, "s"))
+    study.require("BAN-1", "Teacher")
+    with pytest.raises(NotTested, match="^the study has no BAN-2 and no Ens\\*2$"):
+        study.require("BAN-1", "BAN-2", "Ens*2")

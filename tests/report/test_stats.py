@@ -9,13 +9,13 @@ import pytest
 from scipy import integrate
 from scipy import stats as scipy_stats
 
-from ban.report import claims
+from ban.report import verdicts
 from ban.report.stats import ALPHA, alpha, holm, mde, mde_standardized, p_value, paired, power, t_interval, t_quantile
 
 
 def test_alpha_is_one_minus_the_level_without_float_noise():
     assert (ALPHA, alpha(0.95), alpha(0.99), alpha(0.9)) == (0.05, 0.05, 0.01, 0.1)
-    assert claims.ALPHA is ALPHA  # the claims' family-wise verdicts test at the same alpha
+    assert verdicts.ALPHA is ALPHA  # the family-wise verdicts test at the same alpha
 
 
 @pytest.mark.parametrize(("df", "expected"), [(1, 12.706), (2, 4.303), (4, 2.776), (7, 2.365), (9, 2.262), (30, 2.042)])
