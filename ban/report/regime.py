@@ -1,6 +1,6 @@
-"""The regime map of a sweep: per cell and lineage, the teacher's fit and confidence and the gains
-the cell's ``claims.json`` measured, with their intervals and Holm-adjusted verdicts (pandas,
-matplotlib for the plot; no torch).
+"""The regime map of a sweep: per cell and lineage, the teacher's fit and confidence, the tuned
+baseline and the gains the cell's ``claims.json`` measured, with their intervals and Holm-adjusted
+verdicts (pandas, matplotlib for the plot; no torch).
 
 Inputs: for each cell of the sweep (``ban.sweeps``) its factor values, its ``claims.json``
 (``ban.report.claims``, the family and adjustment are the cell's own) and its members'
@@ -10,11 +10,22 @@ Inputs: for each cell of the sweep (``ban.sweeps``) its factor values, its ``cla
 - ``teacher_train_error``: mean over seeds of the teacher's training error against the labels it
   trained on (noisy ones under label noise); ``teacher_train_error_clean`` and
   ``teacher_noise_memorised`` (% of the corrupted training examples it predicts as their corrupted
-  label) under label noise; ``teacher_max_prob``: mean over seeds of BAN-1's record of its
-  teacher's max probability on the views it trained on (``ban.member``); blank where absent;
+  label; only over teachers whose ``label_noise_rate`` is not 0: with nothing corrupted there is
+  nothing to memorise) under label noise; ``teacher_max_prob``: mean over seeds of BAN-1's record
+  of its teacher's max probability on the views it trained on (``ban.member``); blank where absent;
+- the tuned baseline (claims.json ``tuned[lineage]``): ``tuned`` (its column, e.g. ``Tune-3``),
+  ``tuned setting`` (its tuning point, ``path=value, ...``; ``{}`` is the study's own recipe) and
+  ``tuned score``: the mean over its ``seeds`` of the chosen member's primary test score;
 - for each comparison of ``COMPARISONS`` present in the claims (BAN-1 − Teacher, best BAN −
-  Teacher, each BAN-k − BAN-(k−1), each Ens*k − Indep*k): ``<comparison> Δ``, ``low``, ``high``,
-  ``n`` and ``verdict (Holm)``.
+  Teacher, BAN-1 − Tuned, best BAN − Tuned, each BAN-k − BAN-(k−1), each Ens*k − Indep*k):
+  ``<comparison> Δ``, ``low``, ``high``, ``n`` and ``verdict (Holm)``; where the row lists
+  ``collapsed`` members, ``<comparison> collapsed`` (``seed s column; ...``) and the row
+  ``<comparison> (without collapsed)`` as ``<comparison> without collapsed Δ`` ... ``verdict (Holm)``;
+- the chain from the tuned teacher: when the tuned member's ``identity`` (metrics.json) on some
+  seed is the ``identity`` of the ``gen0`` of a (cell, lineage) of the sweep, that one (the most
+  seeds in common; ties: the first cell) as ``chain cell`` (``cell`` or ``cell (lineage)``, with
+  ``(k of n seeds)`` when not every seed matches) and its BAN-1 − Teacher as ``chain: BAN-1 −
+  Teacher Δ`` ... ``verdict (Holm)``; blank when no cell trains a chain from it.
 
 ``regime_frame(cells)`` builds it; ``write_regime(cells, out_dir)`` writes ``regime.csv``,
 ``regime.md`` and ``regime.png`` (each gain with its 95% interval, one panel per comparison, cells
@@ -33,12 +44,20 @@ import pandas as pd
 
 from ban.report.frame import ReportInputError, is_number, read_metrics
 from ban.report.markdown import table_lines
+from ban.tasks import TASKS
 
 __all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "write_regime"]
 
-COMPARISONS = ("ban1_beats_teacher", "best_ban_beats_teacher", "ban_k_beats_previous", "ens_beats_indep")
+COMPARISONS = ("ban1_beats_teacher", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned",
+               "ban_k_beats_previous", "ens_beats_indep")
 """The claims whose rows the map shows (ids of ``ban.report.claims``)."""
 TEACHER_COLUMNS = ("teacher_train_error", "teacher_train_error_clean", "teacher_noise_memorised", "teacher_max_prob")
+TUNED_COLUMNS = ("tuned", "tuned setting", "tuned score")
+STATS = ("Δ", "low", "high", "n", "verdict (Holm)")
+WITHOUT = " (without collapsed)"
+"""The suffix of the comparison of a claims row recomputed without its collapsed members."""
+CHAIN = "chain: BAN-1 − Teacher"
+COLLAPSE_MARK = "⚠"
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ def _mean(values: list[float]) -> float:
 def _teacher_columns(metrics: list[dict], lineage: str) -> dict[str, float]:
     teachers = [m for m in metrics if m["lineage"] == lineage and m["member"] == "gen0"]
     students = [m for m in metrics if m["lineage"] == lineage and m["member"] == "gen1"]
+    corrupted = [m for m in teachers if not (is_number(m.get("label_noise_rate")) and m["label_noise_rate"] == 0)]
 
     def values(records, key):
         return [float(r[key]) for r in records if is_number(r.get(key))]
@@ -66,9 +86,33 @@ def _teacher_columns(metrics: list[dict], lineage: str) -> dict[str, float]:
     return {
         "teacher_train_error": _mean(values(teachers, "train_error")),
         "teacher_train_error_clean": _mean(values(teachers, "train_error_clean")),
-        "teacher_noise_memorised": _mean(values(teachers, "noise_memorised")),
+        "teacher_noise_memorised": _mean(values(corrupted, "noise_memorised")),
         "teacher_max_prob": _mean(values(students, "teacher_max_prob")),
     }
+
+
+def _setting(setting: dict) -> str:
+    """A tuning point as ``last path segment=value, ...``; ``{}`` is the study's own recipe."""
+    if not setting:
+        return "the study's recipe"
+    return ", ".join(f"{path.split('.')[-1]}={_factor(value)}" for path, value in setting.items())
+
+
+def _tuned_columns(tuned: dict | None, metrics: list[dict], lineage: str) -> dict[str, object]:
+    """``tuned``, ``tuned setting`` and ``tuned score`` of ``lineage`` (module docstring)."""
+    if not isinstance(tuned, dict):
+        return {"tuned": "", "tuned setting": "", "tuned score": math.nan}
+    records = _tuned_members(tuned, metrics, lineage)
+    scores = [float(r[TASKS[r["task"]].primary]) for r in records if is_number(r.get(TASKS[r["task"]].primary))]
+    return {"tuned": str(tuned.get("column", "")), "tuned setting": _setting(tuned.get("setting") or {}),
+            "tuned score": _mean(scores)}
+
+
+def _tuned_members(tuned: dict, metrics: list[dict], lineage: str) -> list[dict]:
+    """The metrics of the tuned member of ``lineage`` on its ``seeds`` (every seed when not listed)."""
+    seeds = tuned.get("seeds")
+    return [m for m in metrics if m["lineage"] == lineage and m["member"] == tuned.get("member")
+            and (not isinstance(seeds, list) or m["seed"] in seeds)]
 
 
 def _read_claims(path: Path) -> dict:
@@ -81,40 +125,95 @@ def _read_claims(path: Path) -> dict:
     return result
 
 
+def _stats(row: dict, prefix: str, claim_row: dict) -> None:
+    """Put ``claim_row``'s Δ, interval, n and Holm verdict into ``row`` as ``<prefix> <stat>``."""
+    for stat, key in zip(STATS, ("mean", "low", "high", "n", "verdict_holm")):
+        value = claim_row.get(key)
+        row[f"{prefix} {stat}"] = math.nan if value is None and key in ("mean", "low", "high") else value
+
+
+def _collapsed(entries: list) -> str:
+    """``seed s column; ...`` of a claims row's ``collapsed`` list."""
+    return "; ".join(f"seed {e.get('seed')} {e.get('column')}" for e in entries if isinstance(e, dict))
+
+
+def _chain(tuned: dict | None, metrics: list[dict], lineage: str, gen0: dict[str, list[tuple[str, str, int]]]) -> tuple[str, str] | None:
+    """The (cell, lineage) whose gen0 is the tuned member on the most seeds, and its label; None if none."""
+    if not isinstance(tuned, dict):
+        return None
+    records = _tuned_members(tuned, metrics, lineage)
+    matches: dict[tuple[str, str], int] = {}
+    for record in records:
+        for cell, chain_lineage, seed in gen0.get(record.get("identity") or "", []):
+            if seed == record["seed"]:
+                matches[(cell, chain_lineage)] = matches.get((cell, chain_lineage), 0) + 1
+    if not matches:
+        return None
+    best = max(matches.values())
+    cell, chain_lineage = next(key for key, count in matches.items() if count == best)
+    label = cell if chain_lineage == lineage else f"{cell} ({chain_lineage})"
+    if best < len(records):
+        label += f" ({best} of {len(records)} seeds)"
+    return (cell, chain_lineage), label
+
+
 def regime_frame(cells: list[Cell]) -> pd.DataFrame:
     """One row per (cell, lineage): see the module docstring."""
-    rows = []
     factor_names = list(dict.fromkeys(path for cell in cells for path in cell.factors))
-    seen: dict[str, list[str]] = {claim_id: [] for claim_id in COMPARISONS}  # comparison names per claim, in order
+    loaded = []
+    gen0: dict[str, list[tuple[str, str, int]]] = {}  # gen0 identity -> [(cell, lineage, seed)]
     for cell in cells:
-        claims = {claim["id"]: claim for claim in _read_claims(cell.claims)["claims"]}
+        result = _read_claims(cell.claims)
         metrics = [read_metrics(path) for path in cell.metrics]
-        lineages = list(dict.fromkeys(m["lineage"] for m in metrics))
-        for lineage in lineages:
+        loaded.append((cell, result, {claim["id"]: claim for claim in result["claims"]}, metrics))
+        for m in metrics:
+            if m["member"] == "gen0" and isinstance(m.get("identity"), str):
+                gen0.setdefault(m["identity"], []).append((cell.name, m["lineage"], m["seed"]))
+    ban1 = {(cell.name, row["lineage"]): row for cell, _, claims, _ in loaded
+            for row in claims.get("ban1_beats_teacher", {}).get("rows", []) if row["comparison"] == "BAN-1 − Teacher"}
+    rows = []
+    seen: dict[str, list[str]] = {claim_id: [] for claim_id in COMPARISONS}  # comparison names per claim, in order
+    collapsing: set[str] = set()  # comparisons with a row that lists collapsed members
+    for cell, result, claims, metrics in loaded:
+        tuned = result.get("tuned") if isinstance(result.get("tuned"), dict) else {}
+        for lineage in dict.fromkeys(m["lineage"] for m in metrics):
             row: dict[str, object] = {"cell": cell.name, **{f: cell.factors.get(f) for f in factor_names}, "lineage": lineage}
             row.update(_teacher_columns(metrics, lineage))
+            row.update(_tuned_columns(tuned.get(lineage), metrics, lineage))
             for claim_id in COMPARISONS:
                 for claim_row in claims.get(claim_id, {}).get("rows", []):
                     if claim_row["lineage"] != lineage:
                         continue
                     name = claim_row["comparison"]
+                    if name.endswith(WITHOUT):
+                        _stats(row, f"{name[: -len(WITHOUT)]} without collapsed", claim_row)
+                        continue
                     if name not in seen[claim_id]:
                         seen[claim_id].append(name)
-                    row[f"{name} Δ"] = math.nan if claim_row["mean"] is None else claim_row["mean"]
-                    row[f"{name} low"] = math.nan if claim_row["low"] is None else claim_row["low"]
-                    row[f"{name} high"] = math.nan if claim_row["high"] is None else claim_row["high"]
-                    row[f"{name} n"] = claim_row["n"]
-                    row[f"{name} verdict (Holm)"] = claim_row["verdict_holm"]
+                    _stats(row, name, claim_row)
+                    if claim_row.get("collapsed"):
+                        collapsing.add(name)
+                        row[f"{name} collapsed"] = _collapsed(claim_row["collapsed"])
+            chain = _chain(tuned.get(lineage), metrics, lineage, gen0)
+            row["chain cell"] = "" if chain is None else chain[1]
+            if chain is not None and chain[0] in ban1:
+                _stats(row, CHAIN, ban1[chain[0]])
             rows.append(row)
-    stats = ("Δ", "low", "high", "n", "verdict (Holm)")
-    columns = (["cell", *factor_names, "lineage", *TEACHER_COLUMNS]
-               + [f"{name} {stat}" for claim_id in COMPARISONS for name in seen[claim_id] for stat in stats])
+    columns = ["cell", *factor_names, "lineage", *TEACHER_COLUMNS, *TUNED_COLUMNS]
+    for claim_id in COMPARISONS:
+        for name in seen[claim_id]:
+            columns += [f"{name} {stat}" for stat in STATS]
+            if name in collapsing:
+                columns += [f"{name} collapsed", *(f"{name} without collapsed {stat}" for stat in STATS)]
+    columns += ["chain cell", *(f"{CHAIN} {stat}" for stat in STATS)]
     return pd.DataFrame(rows, columns=columns)
 
 
 def comparisons_of(frame: pd.DataFrame) -> list[str]:
-    """The comparisons a regime frame holds, in column order."""
-    return [column[: -len(" Δ")] for column in frame.columns if column.endswith(" Δ")]
+    """The comparisons a regime frame holds, in column order (not their recomputations without
+    collapsed members, nor the chain from the tuned teacher)."""
+    return [column[: -len(" Δ")] for column in frame.columns
+            if column.endswith(" Δ") and not column.endswith(" without collapsed Δ") and not column.startswith(CHAIN)]
 
 
 def _number(value: object, signed: bool = False) -> str:
@@ -128,29 +227,57 @@ def _factor(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _gain(record: dict, prefix: str) -> str:
+    """``Δ [low, high] verdict`` of the comparison ``prefix`` in ``record``; ``—`` where not measured."""
+    mean = record.get(f"{prefix} Δ")
+    if not is_number(mean) or math.isnan(mean):
+        return "—"
+    low, high = record.get(f"{prefix} low"), record.get(f"{prefix} high")
+    interval = "" if not is_number(low) or math.isnan(low) else f" [{_number(low, True)}, {_number(high, True)}]"
+    return f"{_number(mean, True)}{interval} {record.get(f'{prefix} verdict (Holm)')}"
+
+
+def _present(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
 def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
-    """``regime.md``: one row per cell and lineage; each gain as ``Δ [low, high] verdict (Holm)``."""
+    """``regime.md``: one row per cell and lineage; each gain as ``Δ [low, high] verdict (Holm)``,
+    marked ``⚠ ...; without collapsed: Δ [low, high] verdict`` where collapsed members took part."""
     comparisons = comparisons_of(frame)
     header = (["Cell", *[f.split(".")[-1] for f in factors], "Lineage", "Teacher train err (%)", "clean (%)",
-               "noise memorised (%)", "teacher max prob"] + comparisons)
+               "noise memorised (%)", "teacher max prob", "Tuned (setting): test score"] + comparisons
+              + ["Chain from the tuned teacher: its BAN-1 − Teacher"])
     lines = [f"# Regime map of sweep `{sweep}`", "",
-             "Per cell (a study of the sweep; its claims.md has every row) and lineage: the teacher's training error against "
-             "the labels it trained on and against the clean ones, the % of corrupted training labels it reproduces, its "
-             "mean max probability on the views BAN-1 trained on, and each gain as Δ [95% interval] with its Holm-adjusted "
-             "verdict over the cell's family (negative: the first member is better).", ""]
+             "Per cell (a study of the sweep; its claims.md has every row, its scores.csv every seed) and lineage: the "
+             "teacher's training error against the labels it trained on and against the clean ones, the % of corrupted "
+             "training labels it reproduces (— where the cell corrupts none), its mean max probability on the views BAN-1 "
+             "trained on, the tuned baseline (the member chosen on validation error among the lineage's tuning points and "
+             "its teacher; its setting, and its mean test score), and each gain as Δ [interval] verdict (negative: the "
+             "first member is better).", "",
+             "The interval is the comparison's own 95% Student-t interval of the mean paired difference, not adjusted "
+             "for the other comparisons; the verdict is Holm-adjusted over the cell's family of comparisons. The two can "
+             "disagree: an interval that excludes 0 beside a verdict of \"not shown\" is a comparison that does not survive "
+             "the adjustment.", "",
+             f"{COLLAPSE_MARK}: a collapsed member (one that did not fit, ban/collapse.py; listed in the cell's claims.md) "
+             "took part in the comparison; its value without the collapsed seeds follows. The last column is the chain "
+             "trained from the tuned teacher, when a cell of the sweep trains one (its teacher is the very training the "
+             "tuned baseline is): that cell and its BAN-1 − Teacher; — where no cell trains a chain from it.", ""]
     rows = []
     for record in frame.to_dict("records"):
+        tuned = "—"
+        if _present(record.get("tuned")):
+            tuned = f"{record['tuned']} ({record.get('tuned setting')}): {_number(record.get('tuned score'))}"
         cells = [record["cell"], *[_factor(record.get(f)) for f in factors], record["lineage"],
                  _number(record.get("teacher_train_error")), _number(record.get("teacher_train_error_clean")),
-                 _number(record.get("teacher_noise_memorised")), _number(record.get("teacher_max_prob"))]
+                 _number(record.get("teacher_noise_memorised")), _number(record.get("teacher_max_prob")), tuned]
         for name in comparisons:
-            mean = record.get(f"{name} Δ")
-            if not is_number(mean) or math.isnan(mean):
-                cells.append("—")
-                continue
-            low, high = record.get(f"{name} low"), record.get(f"{name} high")
-            interval = "" if math.isnan(low) else f" [{_number(low, True)}, {_number(high, True)}]"
-            cells.append(f"{_number(mean, True)}{interval} {record.get(f'{name} verdict (Holm)')}")
+            text = _gain(record, name)
+            if _present(record.get(f"{name} collapsed")):
+                text = f"{COLLAPSE_MARK} {text}; without collapsed: {_gain(record, f'{name} without collapsed')}"
+            cells.append(text)
+        chain = record.get("chain cell")
+        cells.append(f"{chain}: {_gain(record, CHAIN)}" if _present(chain) else "—")
         rows.append(cells)
     return "\n".join(lines + table_lines(header, rows)) + "\n"
 
