@@ -5,7 +5,7 @@ CORES   ?= 2
 # Jobs call `python -m ban`: the virtual environment comes first on PATH, as if activated.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup data run test test-fast lint bench clean-results
+.PHONY: setup data run regimes test test-fast lint bench clean-results
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,13 @@ data: setup
 run: setup data
 	snakemake --workflow-profile workflow/profiles/default --cores $(CORES)
 	@$(PYTHON) -m ban summary --configfile config.yaml
+
+# The regime maps of configs/regimes.yaml (hours on 2 cores), each sweep's map and its cells' claims.md,
+# claims.json, scores.csv and table.md then copied into docs/regimes/<sweep>/ (python -m ban publish).
+REGIME_SWEEPS := pixels cnn_noise cnn_clean
+regimes: setup data
+	snakemake --configfile configs/regimes.yaml --workflow-profile workflow/profiles/default --cores $(CORES)
+	for sweep in $(REGIME_SWEEPS); do $(PYTHON) -m ban publish --sweep $$sweep --to docs/regimes/$$sweep || exit 1; done
 
 # One pytest worker per core (pytest-xdist), each test file on one worker: its module fixtures
 # (the SLURM cluster, the finished tiny study) are set up once per worker that needs them.

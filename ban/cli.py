@@ -1,4 +1,4 @@
-"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|record|status|summary|store``.
+"""Command-line front door: ``python -m ban train|check|ensemble|evaluate|table|plot|claims|regime|publish|record|status|summary|store``.
 
 Every expected failure (bad spec, unknown name, missing data, unusable checkpoint, divergence)
 prints one line ``error: …`` on stderr and exits with status 2; nothing finished is touched.
@@ -174,6 +174,13 @@ def _cmd_regime(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
+def _cmd_publish(args: argparse.Namespace) -> None:
+    from ban.report.publish import publish_sweep
+
+    written = publish_sweep(args.sweep, args.to, args.results)
+    print(f"published {len(written)} files of sweep {args.sweep} into {args.to}")
+
+
 def _cmd_record(args: argparse.Namespace) -> None:
     from ban.written import record_written
 
@@ -292,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the cells")
     p.add_argument("--out", required=True, help="output folder (results/<sweep>)")
     p.set_defaults(run=_cmd_regime)
+
+    p = sub.add_parser("publish", help="copy a sweep's regime map and its cells' claims, table and scores.csv into a folder")
+    p.add_argument("--sweep", required=True, help="the sweep's name")
+    p.add_argument("--to", required=True, help="destination folder (docs/regimes/<sweep>)")
+    p.add_argument("--results", default="results", help="the results folder (default: results)")
+    p.set_defaults(run=_cmd_publish)
 
     p = sub.add_parser("record", help="record the sha256 of files a report job wrote (.snakemake/ban/written), so that "
                                       "a later edit of one is noticed and the file rebuilt")
