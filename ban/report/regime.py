@@ -46,7 +46,7 @@ from ban.report.frame import ReportInputError, is_number, read_metrics
 from ban.report.markdown import table_lines
 from ban.tasks import TASKS
 
-__all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "write_regime"]
+__all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "short_names", "write_regime"]
 
 COMPARISONS = ("ban1_beats_teacher", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned",
                "ban_k_beats_previous", "ens_beats_indep")
@@ -91,11 +91,27 @@ def _teacher_columns(metrics: list[dict], lineage: str) -> dict[str, float]:
     }
 
 
+def short_names(paths: list[str]) -> dict[str, str]:
+    """Each dotted path's shortest tail of segments that no other path of ``paths`` ends with
+    (``recipe.select`` and ``lineages.*.teacher_recipe.select``: ``recipe.select`` and
+    ``teacher_recipe.select``; a path alone: its last segment)."""
+    names = {}
+    for path in paths:
+        parts = path.split(".")
+        for k in range(1, len(parts) + 1):
+            tail = ".".join(parts[-k:])
+            if not any(other != path and (other == tail or other.endswith("." + tail)) for other in paths):
+                break
+        names[path] = tail
+    return names
+
+
 def _setting(setting: dict) -> str:
-    """A tuning point as ``last path segment=value, ...``; ``{}`` is the study's own recipe."""
+    """A tuning point as ``short name=value, ...`` (``short_names``); ``{}`` is the study's own recipe."""
     if not setting:
         return "the study's recipe"
-    return ", ".join(f"{path.split('.')[-1]}={_factor(value)}" for path, value in setting.items())
+    names = short_names(list(setting))
+    return ", ".join(f"{names[path]}={_factor(value)}" for path, value in setting.items())
 
 
 def _tuned_columns(tuned: dict | None, metrics: list[dict], lineage: str) -> dict[str, object]:
@@ -242,10 +258,11 @@ def _present(value: object) -> bool:
 
 
 def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
-    """``regime.md``: one row per cell and lineage; each gain as ``Δ [low, high] verdict (Holm)``,
-    marked ``⚠ ...; without collapsed: Δ [low, high] verdict`` where collapsed members took part."""
+    """``regime.md``: one row per cell and lineage, each factor headed by its ``short_names``; each gain
+    as ``Δ [low, high] verdict (Holm)``, marked ``⚠ ...; without collapsed: Δ [low, high] verdict`` where collapsed members took part."""
     comparisons = comparisons_of(frame)
-    header = (["Cell", *[f.split(".")[-1] for f in factors], "Lineage", "Teacher train err (%)", "clean (%)",
+    names = short_names(factors)
+    header = (["Cell", *[names[f] for f in factors], "Lineage", "Teacher train err (%)", "clean (%)",
                "noise memorised (%)", "teacher max prob", "Tuned (setting): test score"] + comparisons
               + ["Chain from the tuned teacher: its BAN-1 − Teacher"])
     lines = [f"# Regime map of sweep `{sweep}`", "",
@@ -292,7 +309,8 @@ def plot_regime(frame: pd.DataFrame, factors: list[str], path: Path) -> Path:
     comparisons = comparisons_of(frame) or ["BAN-1 − Teacher"]
     fig, axes = plt.subplots(len(comparisons), 1, figsize=(max(6.0, 0.6 * len(frame) + 2), 2.6 * len(comparisons)),
                              squeeze=False, sharex=True)
-    labels = [", ".join(f"{f.split('.')[-1]}={_factor(record.get(f))}" for f in factors) + f" ({record['lineage']})"
+    names = short_names(factors)
+    labels = [", ".join(f"{names[f]}={_factor(record.get(f))}" for f in factors) + f" ({record['lineage']})"
               for record in frame.to_dict("records")]
     for axis, name in zip(axes[:, 0], comparisons):
         means = frame.get(f"{name} Δ", pd.Series([math.nan] * len(frame)))

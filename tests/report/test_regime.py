@@ -10,7 +10,7 @@ import pytest
 from metrics_files import image_record, write_metrics
 
 from ban.report.frame import ReportInputError
-from ban.report.regime import Cell, comparisons_of, regime_frame, regime_markdown, write_regime
+from ban.report.regime import Cell, comparisons_of, regime_frame, regime_markdown, short_names, write_regime
 
 
 def claims_file(path, rows, tuned=None):
@@ -152,3 +152,14 @@ def test_a_comparison_with_collapsed_members_is_marked_with_its_value_without_th
     assert frame.loc[0, "BAN-1 − Teacher Δ"] == 4.0 and "BAN-2 − BAN-1 collapsed" not in frame
     text = regime_markdown(frame, "sw", [])
     assert "| ⚠ +4.00 [-2.00, +10.00] not shown; without collapsed: -1.00 not tested | -0.50 [-0.70, -0.30] holds | — |" in text
+
+
+def test_factors_that_end_alike_are_told_apart_by_their_paths():
+    assert short_names(["recipe.select", "lineages.*.teacher_recipe.select", "dataset.train_subset"]) == {
+        "recipe.select": "recipe.select", "lineages.*.teacher_recipe.select": "teacher_recipe.select",
+        "dataset.train_subset": "train_subset"}
+    assert short_names(["a.select", "select"]) == {"a.select": "a.select", "select": "select"}
+    frame = pd.DataFrame([{"cell": "sw.x", "recipe.select": "last", "lineages.*.teacher_recipe.select": "best_val",
+                           "lineage": "cnn"}])
+    text = regime_markdown(frame, "sw", ["recipe.select", "lineages.*.teacher_recipe.select"])
+    assert "| Cell | recipe.select | teacher_recipe.select | Lineage |" in text and "| sw.x | last | best_val | cnn |" in text
