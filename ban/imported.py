@@ -75,8 +75,10 @@ def data_keys(dataset: dict) -> dict:
     """The keys of a dataset spec that decide its data, with the defaults of ``load_dataset`` and
     of the dataset's loader filled in (a key left out means its default) and ``label_noise``'s
     default kind; ``LOCATION_KEYS`` are left out."""
-    from ban.datasets import DATASETS, image, load_dataset, text  # noqa: F401  (the loaders register on import)
+    from ban.datasets import DATASETS, import_loaders, load_dataset
     from ban.registry import UnknownNameError
+
+    import_loaders()
 
     def defaults(fn) -> dict:
         return {name: p.default for name, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty}

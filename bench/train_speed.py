@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ban.augment import random_crop_flip
 from ban.datasets import load_dataset
-from ban.datasets.image import FASHION_MNIST_STATS
+from ban.datasets.fashion_mnist import FASHION_MNIST_STATS
 from ban.member import run_member
 from ban.metrics import classification_scores
 from ban.models import build_model
