@@ -2,7 +2,7 @@
 
 A lineage may start from a teacher trained elsewhere (another study's ``gen0/model.pt``, say, to
 distil the same WRN teachers into DenseNet students). Its ``gen0`` member is then evaluated, not
-trained: ``ban.member.import_member`` writes the same ``model.pt``, ``predictions.npz`` and
+trained: ``ban.lifecycle.import_member`` writes the same ``model.pt``, ``predictions.npz`` and
 ``metrics.json`` a trained teacher would (with the source run's per-epoch history from
 ``source_history``), so generations, controls, ensembles, tables and plots do not know the difference.
 

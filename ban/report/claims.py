@@ -49,7 +49,7 @@ and tests those per-seed means (n = seeds). The claims:
    lower k) is chosen there and tested against the Teacher on the second half only, so the choice
    does not bias the test. With fewer than 4 such seeds the row is not tested.
 4. BAN+L beats the teacher (BAN+L − Teacher).
-5. Each other control of ``ban.members.CONTROLS`` (CWTM, DKPP, ...) beats the teacher
+5. Each other control of ``ban.member_kinds.CONTROLS`` (CWTM, DKPP, ...) beats the teacher
    (control − Teacher) and falls short of BAN-1 (BAN-1 − control).
 6. Ens*k beats each of its members (Ens*k − member, for the members its metrics.json lists:
    gen1..genk, or gen0..gen(k−1) with ``ensemble_with_teacher``).
@@ -79,7 +79,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Iterable
 
-from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
+from ban.member_kinds import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
 from ban.report.frame import lineage_order, load_metrics, read_metrics, single_study
 from ban.report.markdown import table_lines
 from ban.report.stats import ALPHA, LEVEL, POWER, holm, paired

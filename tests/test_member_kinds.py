@@ -1,10 +1,10 @@
-"""Member kinds: names, columns, order, seeds — one definition (ban/members.py)."""
+"""Member kinds: names, columns, order, seeds — one definition (ban/member_kinds.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ban.members import CONTROLS, INDEPENDENT_SEED_OFFSET, MemberError, column_label, column_sort_key, kind_of, kind_of_column
+from ban.member_kinds import CONTROLS, INDEPENDENT_SEED_OFFSET, MemberError, column_label, column_sort_key, kind_of, kind_of_column
 
 
 def test_every_trained_kind_has_its_own_seed_offset():
