@@ -11,7 +11,7 @@ Inputs: for each cell of the sweep (``ban.sweeps``) its factor values, its ``cla
   trained on (noisy ones under label noise); ``teacher_train_error_clean`` and
   ``teacher_noise_memorised`` (% of the corrupted training examples it predicts as their corrupted
   label) under label noise; ``teacher_max_prob``: mean over seeds of BAN-1's record of its
-  teacher's max probability on the views it trained on (``ban.member``); blank where absent;
+  teacher's max probability on the views it trained on (``ban.lifecycle``); blank where absent;
 - for each comparison of ``COMPARISONS`` present in the claims (BAN-1 − Teacher, best BAN −
   Teacher, each BAN-k − BAN-(k−1), each Ens*k − Indep*k): ``<comparison> Δ``, ``low``, ``high``,
   ``n`` and ``verdict (Holm)``.
