@@ -48,7 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         import torch
 
         from ban.collapse import warn_if_collapsed
-        from ban.member import run_member
+        from ban.lifecycle import run_member
 
         if args.threads:
             torch.set_num_threads(args.threads)

@@ -207,7 +207,7 @@ def paper_problems(config: Mapping, lineage_defaults: Mapping | None = None) -> 
     left to those checks (nothing is reported here for them). Keys are read as the table job reads
     them (``ban.report.paper.parse_paper_key``)."""
     from ban.datasets import DatasetError, dataset_task
-    from ban.members import MemberError, column_label, column_sort_key
+    from ban.member_kinds import MemberError, column_label, column_sort_key
     from ban.report.paper import parse_paper_key
     from ban.study import StudyError, all_members
     from ban.tasks import get_task

@@ -1,7 +1,7 @@
 """Code fingerprints computed from imports (no torch import: ``ast`` reads the sources).
 
 A rule's result depends on the code its command runs, and that is the transitive closure of the
-imports of one entry module: training runs ``ban.member``, ensembles ``ban.ensemble``, tables
+imports of one entry module: training runs ``ban.lifecycle``, ensembles ``ban.ensemble``, tables
 ``ban.report.tables`` (and ``ban.report.paper`` for a study that lists the paper's numbers), plots
 ``ban.report.plots`` (``ENTRY_MODULES``). ``ban/cli.py`` is argument plumbing and is not an entry.
 A job's fingerprint is ``sha256`` over the name and the *code* of every module of that closure, so
@@ -48,7 +48,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 ENTRY_MODULES: dict[str, tuple[str, ...]] = {
-    "training": ("ban.member",),
+    "training": ("ban.lifecycle",),
     "ensemble": ("ban.ensemble",),
     "table": ("ban.report.tables",),
     "paper": ("ban.report.paper",),
@@ -258,6 +258,6 @@ class RuleCode:
 
     def of_member(self, member: str) -> str:
         """The fingerprint a member's ``metrics.json`` records: training, or ensemble for ``ens<k>``."""
-        from ban.members import kind_of
+        from ban.member_kinds import kind_of
 
         return self("training" if kind_of(member).trained else "ensemble")

@@ -2,7 +2,7 @@
 
 A lineage may start from a teacher trained elsewhere (another study's ``gen0/model.pt``, say, to
 distil the same WRN teachers into DenseNet students). Its ``gen0`` member is then evaluated, not
-trained: ``ban.member.import_member`` writes the same ``model.pt``, ``predictions.npz`` and
+trained: ``ban.lifecycle.import_member`` writes the same ``model.pt``, ``predictions.npz`` and
 ``metrics.json`` a trained teacher would (with the source run's per-epoch history from
 ``source_history``), so generations, controls, ensembles, tables and plots do not know the difference.
 
@@ -75,8 +75,10 @@ def data_keys(dataset: dict) -> dict:
     """The keys of a dataset spec that decide its data, with the defaults of ``load_dataset`` and
     of the dataset's loader filled in (a key left out means its default) and ``label_noise``'s
     default kind; ``LOCATION_KEYS`` are left out."""
-    from ban.datasets import DATASETS, image, load_dataset, text  # noqa: F401  (the loaders register on import)
+    from ban.datasets import DATASETS, import_loaders, load_dataset
     from ban.registry import UnknownNameError
+
+    import_loaders()
 
     def defaults(fn) -> dict:
         return {name: p.default for name, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty}

@@ -26,7 +26,7 @@ from ban.environment import differences
 from ban.files import sha256_file
 from ban.fingerprint import RuleCode
 from ban.identity import planned_identities
-from ban.members import kind_of
+from ban.member_kinds import kind_of
 from ban.study import iter_members, member_dir, member_spec
 
 Member = tuple[str, str, int, str]

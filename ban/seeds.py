@@ -1,6 +1,6 @@
 """A member's random streams, each seeded on its own (numpy; no torch import).
 
-Every trained member has a ``train_seed`` (``ban.members``: ``SEED_STRIDE · seed + offset``, one
+Every trained member has a ``train_seed`` (``ban.member_kinds``: ``SEED_STRIDE · seed + offset``, one
 offset per member kind, so one number per study seed and kind). Its streams are
 
     init          the global torch generator: initialisation (and dropout, where a model has it)

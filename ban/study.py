@@ -1,7 +1,7 @@
 """Expand a validated study config into members and their training specs (no torch import).
 
 A study names a dataset, seeds, a recipe and lineages. A lineage is one teacher architecture and
-its members (their kinds are defined in ``ban.members``): ``gen0`` (the teacher, labels only),
+its members (their kinds are defined in ``ban.member_kinds``): ``gen0`` (the teacher, labels only),
 ``gen1..genK`` (BAN generation k learns from generation k−1 with ``objective``), the controls
 (students of ``gen0``) and the ensembles ``ens<k>``. Ens*k averages ``gen1..genk``, or
 ``gen0..gen(k−1)`` when k is listed in ``ensemble_with_teacher``. Students use ``student`` (cross-architecture
@@ -29,7 +29,7 @@ import copy
 import itertools
 import json
 
-from ban.members import SEED_STRIDE, kind_of
+from ban.member_kinds import SEED_STRIDE, kind_of
 
 LABEL_ROLES = ("teacher", "independent", "tuning")
 """Roles of the members trained on labels alone: they take ``teacher_recipe``."""

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ban import checkpoint as ckpt_io
-from ban.datasets import DATASETS, load_dataset
+from ban.datasets import DATASETS, import_loaders, load_dataset
 from ban.imported import check_teacher_checkpoint
 from ban.models import build_model
 from ban.objectives import get_objective
@@ -89,8 +89,7 @@ def keyword_parameters(fn, skip: set[str] = frozenset()) -> dict[str, type | Non
 
 def check_dataset_keys(dataset: dict) -> list[str]:
     """Unknown dataset keys and keys of the wrong type, for ``load_dataset`` and the loader."""
-    from ban.datasets import image, text  # noqa: F401  (the loaders register on import)
-
+    import_loaders()
     try:
         loader, _ = DATASETS.get(dataset.get("name"))
     except UnknownNameError as err:

@@ -5,7 +5,7 @@ Every training is its own process (one Snakemake job), so what it spends before 
 is paid once per member. Rows (median of ``--repeats`` runs each):
 
 - ``import torch``: ``python -c "import torch"``;
-- ``import ban``: the modules a training imports (``ban.cli``, ``ban.member``, ``ban.tasks.image``);
+- ``import ban``: the modules a training imports (``ban.cli``, ``ban.lifecycle``, ``ban.tasks.image``);
 - ``train → first step``: ``python -m ban train`` of the default study's teacher (``config.yaml``,
   seed 0) until its ``train gen0: …`` line, which it prints right before the first step (data
   loaded and checked, model built): the process is then stopped.
@@ -78,7 +78,7 @@ def main() -> None:
     spec = default_teacher_spec(Path(args.config))
     rows = {
         "import torch": lambda: seconds_to_exit("import torch"),
-        "import ban (cli, member, tasks.image)": lambda: seconds_to_exit("import ban.cli, ban.member, ban.tasks.image"),
+        "import ban (cli, lifecycle, tasks.image)": lambda: seconds_to_exit("import ban.cli, ban.lifecycle, ban.tasks.image"),
         "train → first step": lambda: seconds_to_first_step(spec, args.device),
     }
     medians = {}

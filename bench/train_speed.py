@@ -2,8 +2,8 @@
 
 (a) bare training step of the student (no teacher): a hand-written eager loop on device-resident
     data, full batches, bf16 + channels_last on CUDA;
-(a') our trainer without a teacher: the label-trained teacher of (b) (``ban.member.run_member``, CE);
-(b) our BAN student (``ban.member.run_member``: teacher forward on the same augmented batch,
+(a') our trainer without a teacher: the label-trained teacher of (b) (``ban.lifecycle.run_member``, CE);
+(b) our BAN student (``ban.lifecycle.run_member``: teacher forward on the same augmented batch,
     device-resident data, batched augmentation, bf16 + channels_last and CUDA-graph replay of
     full-batch steps on CUDA), and (b)/(a), (b)/(a');
 (c) a plain reference loop as most public BAN code is written: ``DataLoader`` over the dataset with
@@ -32,8 +32,8 @@ import torch.nn.functional as F
 
 from ban.augment import random_crop_flip
 from ban.datasets import load_dataset
-from ban.datasets.image import FASHION_MNIST_STATS
-from ban.member import run_member
+from ban.datasets.fashion_mnist import FASHION_MNIST_STATS
+from ban.lifecycle import run_member
 from ban.metrics import classification_scores
 from ban.models import build_model
 from ban.runtime import autocast, resolve_device

@@ -7,7 +7,7 @@ import torch
 
 from ban import checkpoint as ckpt_io
 from ban.checkpoint import CheckpointError
-from ban.member import run_member as train
+from ban.lifecycle import run_member as train
 
 
 class RunsCode:

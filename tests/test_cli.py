@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ban.member import run_member as train
+from ban.lifecycle import run_member as train
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -102,7 +102,7 @@ def collapsing(spec: dict) -> dict:
 
 
 def test_real_trainings_through_the_image_task(tiny_spec, tmp_path):
-    from ban.member import run_member
+    from ban.lifecycle import run_member
 
     healthy = run_member(tiny_spec, tmp_path / "healthy", log=lambda _: None)
     assert healthy["collapsed"] is False and healthy["collapse_reasons"] == []

@@ -82,7 +82,7 @@ def test_rule_entry_modules_of_ban():
     for modules in ENTRY_MODULES.values():
         for module in modules:
             assert module in graph, f"{module} (ban.fingerprint.ENTRY_MODULES) is not a module of ban/"
-    training = set(closure("ban.member", graph))
+    training = set(closure("ban.lifecycle", graph))
     assert {"ban.objectives", "ban.tasks.image"} <= training
     assert not {m for m in training if m.startswith("ban.report")} and "ban.study" not in training
     for rule in ENTRY_MODULES:
@@ -95,7 +95,7 @@ def test_rule_entry_modules_of_ban():
     assert {"ban.report.claims", "ban.report.verdicts"} <= set(closure(write_claims.__module__, graph))
     assert "ban.report.frame" in closure("ban.report.plots", graph)
     code = RuleCode()
-    assert code("training") == fingerprint("ban.member", graph=graph) == code.of_member("cwtm") != code.of_member("ens2")
+    assert code("training") == fingerprint("ban.lifecycle", graph=graph) == code.of_member("cwtm") != code.of_member("ens2")
 
 
 CODE = '''\

@@ -10,7 +10,7 @@ import pytest
 from ban.checkpoint import CheckpointError, save_model
 from ban.datasets import load_dataset
 from ban.imported import check_teacher_checkpoint
-from ban.member import run_member as train
+from ban.lifecycle import run_member as train
 from ban.models import build_model
 
 

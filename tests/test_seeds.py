@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ban.members import CONTROLS, SEED_STRIDE, kind_of
+from ban.member_kinds import CONTROLS, SEED_STRIDE, kind_of
 from ban.seeds import STREAMS, stream_seed
 
 

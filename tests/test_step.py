@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from ban.member import run_member as train
+from ban.lifecycle import run_member as train
 from ban.models import build_model
 from ban.objectives import get_objective
 from ban.step import Stepper, make_step, teacher_confidence

@@ -17,7 +17,7 @@ import pytest
 from ban.checkpoint import DiskFullError, save_json
 from ban.files import sha256_file
 from ban.identity import member_identity
-from ban.member import run_member
+from ban.lifecycle import run_member
 from ban.store import LOCKS, Store
 from tests.conftest import TINY_SPEC
 

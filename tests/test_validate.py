@@ -85,7 +85,7 @@ def test_an_unavailable_device_is_one_line(tiny_spec):
 
 
 def test_corrupt_finished_files_are_named_with_the_way_out(tiny_spec, tmp_path, monkeypatch):
-    from ban.member import run_member
+    from ban.lifecycle import run_member
 
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "results/t/cnn/seed0/gen0"

@@ -1,9 +1,11 @@
 """Datasets as whole-split tensors: ``load_dataset(name, ...)`` → ``ImageData`` or ``TextData``.
 
-One registry (``ban.datasets.registry.DATASETS``); the image loaders (``fashion_mnist``,
-``cifar10``, ``cifar100``, ``synthetic``) live in ``ban.datasets.image``, the text corpora
-(``ptb``, ``wordnet``, ``synthetic_text``) in ``ban.datasets.text``. Importing this package is
-cheap (no torch): ``dataset_task(name)`` tells the workflow a dataset's task at DAG time.
+One registry (``ban.datasets.registry.DATASETS``), filled by the loader modules
+(``import_loaders``): the image datasets ``fashion_mnist`` (``ban.datasets.fashion_mnist``),
+``cifar10`` and ``cifar100`` (``ban.datasets.cifar``) and ``synthetic`` (``ban.datasets.synthetic``),
+which share ``ban.datasets.image``; the text corpora (``ptb``, ``wordnet``, ``synthetic_text``) in
+``ban.datasets.text``. Importing this package is cheap (no torch): ``dataset_task(name)`` tells the
+workflow a dataset's task at DAG time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import Any
 from ban.datasets.noise import LabelNoiseError, check_label_noise, noisy_labels
 from ban.datasets.registry import DATASET_TASKS, DATASETS, DatasetError, dataset_task
 
-__all__ = ["DATASETS", "DATASET_TASKS", "DatasetError", "dataset_task", "load_dataset", "stratified_subset"]
+__all__ = ["DATASETS", "DATASET_TASKS", "DatasetError", "dataset_task", "import_loaders", "load_dataset", "stratified_subset"]
+
+
+def import_loaders() -> None:
+    """Import every loader module: each registers its datasets in ``DATASETS`` on import."""
+    from ban.datasets import cifar, fashion_mnist, synthetic, text  # noqa: F401
 
 
 def load_dataset(
@@ -43,8 +50,9 @@ def load_dataset(
     seed, so every member of a seed sees the same noisy labels) and keeps the clean training labels
     as ``clean_train_y``; test labels stay clean. Unknown names raise ``UnknownNameError``.
     """
-    from ban.datasets import image, text  # noqa: F401  (the loaders register on import)
+    from ban.datasets.image import hold_out_validation
 
+    import_loaders()
     loader, parsed = DATASETS.get(name)
     if not 0.0 <= float(val_split) < 1.0:
         raise DatasetError(f"val_split must be in [0, 1), got {val_split!r}")
@@ -52,7 +60,7 @@ def load_dataset(
     if data.task == "text" and (val_split > 0 or train_subset > 0):
         raise DatasetError(f"val_split and train_subset do not apply to text dataset {name!r} (it has its own splits)")
     if val_split > 0:
-        data = image.hold_out_validation(data, float(val_split), seed)
+        data = hold_out_validation(data, float(val_split), seed)
     if subset_seed != "first" and (isinstance(subset_seed, bool) or not isinstance(subset_seed, int) or subset_seed < 0):
         raise DatasetError(f"subset_seed must be 'first' or a seed (a non-negative integer), got {subset_seed!r}")
     if subset_seed != "first" and not 0 < train_subset < len(data.train_y):

@@ -1,7 +1,8 @@
 """The dataset registry and its error (no torch import).
 
-Loaders register with ``@DATASETS.register(name)`` in ``ban.datasets.image`` / ``ban.datasets.text``
-and return every split as tensors. ``DATASET_TASKS`` names each registered dataset's task, so the
+Loaders register with ``@DATASETS.register(name)`` in their modules (``ban.datasets.fashion_mnist``,
+``ban.datasets.cifar``, ``ban.datasets.synthetic``, ``ban.datasets.text``; ``ban.datasets.import_loaders``
+imports them all) and return every split as tensors. ``DATASET_TASKS`` names each registered dataset's task, so the
 workflow can plan a study's tables without importing torch; a test checks that it agrees with the
 registry and with each loaded dataset's ``task``.
 """

@@ -19,7 +19,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Callable, Iterable
 
-from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
+from ban.member_kinds import CONTROLS, TEACHER, column_label, column_sort_key, ensemble_size, generation_of, kind_of
 from ban.report.frame import lineage_order, load_metrics, read_metrics, single_study
 from ban.report.stats import LEVEL, POWER
 from ban.report.verdicts import RULE, RULE_EQUIVALENCE, RULE_HOLM, Row, check_margin, decide, evidence, pool
@@ -264,7 +264,7 @@ def control_beats_teacher_short_of_ban1(study: StudyScores, score: str, *, label
             + [study.compare(lin, "BAN-1", label, score) for lin in present])
 
 
-for _name, _control in CONTROLS.items():  # one claim per control of ban.members.CONTROLS but BAN+L
+for _name, _control in CONTROLS.items():  # one claim per control of ban.member_kinds.CONTROLS but BAN+L
     if _name != "ban_l":
         register_claim(f"{_name}_beats_teacher_short_of_ban1", f"{_control.label} beats the teacher and falls short of BAN-1")(
             partial(control_beats_teacher_short_of_ban1, label=_control.label))

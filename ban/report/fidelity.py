@@ -1,7 +1,7 @@
 """Fidelity of each student to its own teacher (Stanton et al. 2021), from saved test predictions.
 
 For every student of an image study — BAN generation k ≥ 1 (its teacher is generation k−1) and
-every control (its teacher is the Teacher, gen0): ``ban.members.kind_of(member).teacher`` — and
+every control (its teacher is the Teacher, gen0): ``ban.member_kinds.kind_of(member).teacher`` — and
 each seed, with p_t, p_s the teacher's and the student's test-set probabilities ``probs [N, C]``
 from the ``predictions.npz`` beside each ``metrics.json``:
 
@@ -13,7 +13,7 @@ that underflowed to 0 stays finite) and 0 · log 0 = 0 (terms with p_t = 0 are 0
 High agreement and low KL mean the student reproduces its teacher; a BAN student that beats its
 teacher while agreeing with it less is the paper's "not just copying" regime.
 
-Beside them, from the metrics files (``ban.member``, ``ban.ensemble``): each student's
+Beside them, from the metrics files (``ban.lifecycle``, ``ban.ensemble``): each student's
 ``teacher_max_prob`` and ``teacher_entropy`` (nats), its teacher's mean max probability and entropy
 on the augmented training views the student trained on — T = 1 targets of a teacher near 1 carry
 little beyond the label — and each ensemble's (Ens*k, Indep*k) ``disagreement``, the mean pairwise
@@ -35,7 +35,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ban.members import column_label, kind_of
+from ban.member_kinds import column_label, kind_of
 from ban.predictions import PredictionsError, load_predictions
 from ban.report.frame import ReportInputError, is_number, read_metrics
 from ban.tasks import TableScore

@@ -18,8 +18,8 @@ strictly lower than its teacher's (ties are counted apart). With one paired seed
 interval (NaN bounds, never a zero-width one). The Teacher column has no gain (NaN, and NaN
 bounds, wins, ties and n_paired), nor has a member none of whose seeds the teacher ran.
 
-Columns are the members' table labels (``ban.members.column_label``: gen0→Teacher, genk→BAN-k,
-a control's label, indi→Ind-i, ensk→Ens*k, indepk→Indep*k) in ``ban.members.column_sort_key``
+Columns are the members' table labels (``ban.member_kinds.column_label``: gen0→Teacher, genk→BAN-k,
+a control's label, indi→Ind-i, ensk→Ens*k, indepk→Indep*k) in ``ban.member_kinds.column_sort_key``
 order (Teacher, BAN-1..K, controls, Ind-1..N, Ens*2, Indep*2, Ens*3, Indep*3, …); lineages keep the order
 of their first appearance in the given paths (the config order). Which scores a file must carry
 is its task's ``score_keys`` (``ban.tasks``). ``load_histories`` reads the per-epoch ``history``
@@ -38,7 +38,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ban.members import TEACHER, MemberError, column_label, column_sort_key, kind_of
+from ban.member_kinds import TEACHER, MemberError, column_label, column_sort_key, kind_of
 from ban.report.stats import paired
 from ban.tasks import ALL_SCORE_KEYS, TASKS
 
@@ -212,7 +212,7 @@ def lineage_order(frame: pd.DataFrame) -> list[str]:
 
 
 def column_order(frame: pd.DataFrame) -> list[str]:
-    """Columns present in the metrics, in table order (``ban.members.column_sort_key``)."""
+    """Columns present in the metrics, in table order (``ban.member_kinds.column_sort_key``)."""
     return sorted({str(c) for c in frame["column"]}, key=column_sort_key)
 
 

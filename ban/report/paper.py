@@ -23,7 +23,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from ban.members import CONTROLS, column_label, column_sort_key, is_column, is_member
+from ban.member_kinds import CONTROLS, column_label, column_sort_key, is_column, is_member
 from ban.report.frame import MISSING, ReportInputError, is_number, lineage_order, summarize
 from ban.tasks import TASKS, Task, get_task
 

@@ -9,7 +9,7 @@
   independent-ensemble control Indep*k (the Teacher and k−1 label-trained networks) as hollow
   squares just right of it.
 * ``controls.png`` — grouped bars per lineage of ``CONTROL_COLUMNS`` (Teacher, BAN-1, then every
-  control of ``ban.members.CONTROLS``; those present) at the seed mean with ±1 std error bars,
+  control of ``ban.member_kinds.CONTROLS``; those present) at the seed mean with ±1 std error bars,
   each bar labelled with its mean; controls in their ``Control.colour``.
 * ``training_curves.png`` — one panel per lineage; per member with a history, the per-epoch
   ``Task.curve_key`` (test error for image, val perplexity for text), averaged over the seeds
@@ -42,12 +42,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ban.members import CONTROLS, TEACHER, column_label, column_sort_key, control_style, ensemble_size, generation_of
+from ban.member_kinds import CONTROLS, TEACHER, column_label, column_sort_key, control_style, ensemble_size, generation_of
 from ban.report.frame import lineage_order, load_histories, load_metrics, single_study, summarize
 from ban.tasks import get_task
 
 CONTROL_COLUMNS = (TEACHER, column_label("gen1"), *(control.label for control in CONTROLS.values()))
-"""Bars of ``controls.png``: Teacher, BAN-1, then every control of ``ban.members.CONTROLS``."""
+"""Bars of ``controls.png``: Teacher, BAN-1, then every control of ``ban.member_kinds.CONTROLS``."""
 INDEP_OFFSET = 0.12  # Indep*k squares sit this far right of the Ens*k diamond at x = k
 SPARSE_CURVE = 12  # curves of at most this many scored epochs (recipe.eval_every > 1) get markers
 DPI = 100

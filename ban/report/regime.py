@@ -12,7 +12,7 @@ Inputs: for each cell of the sweep (``ban.sweeps``) its factor values, its ``cla
   ``teacher_noise_memorised`` (% of the corrupted training examples it predicts as their corrupted
   label; only over teachers whose ``label_noise_rate`` is not 0: with nothing corrupted there is
   nothing to memorise) under label noise; ``teacher_max_prob``: mean over seeds of BAN-1's record
-  of its teacher's max probability on the views it trained on (``ban.member``); blank where absent;
+  of its teacher's max probability on the views it trained on (``ban.lifecycle``); blank where absent;
 - the tuned baseline (claims.json ``tuned[lineage]``): ``tuned`` (its column, e.g. ``Tune-3``),
   ``tuned setting`` (its tuning point, ``path=value, ...``; ``{}`` is the study's own recipe) and
   ``tuned score``: the mean over its ``seeds`` of the chosen member's primary test score;

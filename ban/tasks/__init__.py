@@ -9,7 +9,7 @@ tables a study writes, and how saved predictions average into an ensemble.
 Every dataset names its task (``data.task``), and every ``metrics.json`` records it (``task``).
 
 A trainer module is a ``ban.tasks.contract.Trainer`` and its ``Loop`` an ``EpochLoop`` (the
-Protocols ``ban.member``, the lifecycle, calls; a test holds every task to them).
+Protocols ``ban.lifecycle``, the lifecycle, calls; a test holds every task to them).
 """
 
 from __future__ import annotations

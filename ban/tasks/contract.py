@@ -1,6 +1,6 @@
-"""The contract between the member lifecycle (``ban.member``) and a task's trainer module, as
+"""The contract between the member lifecycle (``ban.lifecycle``) and a task's trainer module, as
 ``typing.Protocol`` classes (no torch import): what ``ban.tasks.image`` and ``ban.tasks.text``
-provide and ``ban.member`` calls. ``tests/tasks/test_contract.py`` holds every task to it.
+provide and ``ban.lifecycle`` calls. ``tests/tasks/test_contract.py`` holds every task to it.
 
 A trainer module (``Task.trainer()``) is a :class:`Trainer`: its ``Recipe`` turns the spec's
 recipe dict into a checked recipe, ``model_info``/``build``/``prepare`` make the model,
@@ -56,4 +56,4 @@ class Trainer(Protocol):
 
 
 LOOP_ARGUMENTS = ("model", "teacher", "objective", "objective_args", "recipe", "data", "device", "seed")
-"""The arguments ``ban.member`` constructs a task's ``Loop`` with, in order."""
+"""The arguments ``ban.lifecycle`` constructs a task's ``Loop`` with, in order."""

@@ -5,7 +5,7 @@ augments each with batched tensor ops (``ban.augment``), runs the teacher (eval 
 gradients, fp32 on every device) on the same augmented batch when the objective needs one, and takes an SGD step on
 ``objective(student(x), teacher(x), y)`` (``ban.step``: on CUDA, full-batch steps are replayed
 from a CUDA graph). The test set is scored after every ``eval_every``-th epoch and the last.
-``ban.member`` runs the lifecycle around it (seeding, resume, checkpoints, final files).
+``ban.lifecycle`` runs the lifecycle around it (seeding, resume, checkpoints, final files).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ multiplied by ``plateau_factor``.
 Perplexity = ``exp(mean NLL per token)`` over every position of the split (batchified with
 ``eval_batch_size``, so the last ``len mod eval_batch_size`` tokens are dropped), the state carried
 across windows. Predictions (``predictions.npz``): ``target_probs`` and ``val_target_probs``, the
-probability of each true next token. ``ban.member`` runs the lifecycle around the loop.
+probability of each true next token. ``ban.lifecycle`` runs the lifecycle around the loop.
 """
 
 from __future__ import annotations

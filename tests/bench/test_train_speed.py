@@ -64,5 +64,5 @@ def test_startup_prints_the_three_rows(tmp_path):
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "seconds" not in line]
-    assert [row[1].strip() for row in rows] == ["import torch", "import ban (cli, member, tasks.image)", "train → first step"]
+    assert [row[1].strip() for row in rows] == ["import torch", "import ban (cli, lifecycle, tasks.image)", "train → first step"]
     assert rows[0][3].strip() == "1.00" and float(rows[2][2]) > 0

@@ -70,7 +70,7 @@ def test_bad_label_noise_is_one_line(noise, message):
 
 def test_a_member_records_the_realised_noise_and_how_much_of_it_it_memorised(tiny_spec, tmp_path):
     from ban import checkpoint as ckpt_io
-    from ban.member import run_member
+    from ban.lifecycle import run_member
     from ban.tasks.image import predict
 
     tiny_spec["dataset"]["label_noise"] = {"rate": 0.4, "kind": "pairwise", "seed": 2}

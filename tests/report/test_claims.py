@@ -7,7 +7,7 @@ import json
 import pytest
 from metrics_files import BEST_BAN, SMALL, claims_record, errors_study, paired_study, text_study, write_metrics
 
-from ban.members import CONTROLS
+from ban.member_kinds import CONTROLS
 from ban.report.claims import CLAIMS, NotTested, StudyScores, claims_of, register_claim
 from ban.report.stats import holm, mde_standardized
 from ban.report.verdicts import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED
@@ -60,7 +60,7 @@ def test_claims_with_missing_members_say_so(tmp_path):
     result = by_id(claims_of(paired_study(tmp_path)))
     assert result["cwtm_beats_teacher_short_of_ban1"]["note"] == "not tested: the study has no CWTM"
     assert result["cwtm_beats_teacher_short_of_ban1"]["rows"] == []
-    # Every control but BAN+L is a claim of its own, whatever ban.members.CONTROLS lists.
+    # Every control but BAN+L is a claim of its own, whatever ban.member_kinds.CONTROLS lists.
     assert {f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l"} <= set(result)
     only_teachers = [write_metrics(tmp_path / "t", claims_record("a", 0, "gen0", 5.0, "lonely"))]
     lonely = by_id(claims_of(only_teachers))

@@ -17,7 +17,7 @@ N, C = 40, 5
 MEMBERS = ("gen0", "gen1", "gen2", "cwtm", "ind1", "ens2")
 
 
-# What ban.member and ban.ensemble record: each student's teacher confidence, the ensemble's disagreement.
+# What ban.lifecycle and ban.ensemble record: each student's teacher confidence, the ensemble's disagreement.
 STUDENT = lambda seed: {"teacher_max_prob": 0.9 + 0.02 * seed, "teacher_entropy": 0.3 - 0.1 * seed}  # noqa: E731
 RECORDED = {"gen1": STUDENT, "gen2": STUDENT, "cwtm": STUDENT, "ens2": lambda seed: {"disagreement": 10.0 + 4 * seed}}
 

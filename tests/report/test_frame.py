@@ -16,7 +16,7 @@ from metrics_files import (
     write_metrics,
 )
 
-from ban.members import column_label, column_sort_key
+from ban.member_kinds import column_label, column_sort_key
 from ban.report.frame import (
     MISSING,
     MetricsFileError,

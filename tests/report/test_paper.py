@@ -11,7 +11,7 @@ import yaml
 from metrics_files import image_study, table_lines, text_study
 
 from ban.configfile import paper_problems, schema_defaults
-from ban.members import CONTROLS
+from ban.member_kinds import CONTROLS
 from ban.report.frame import ReportInputError, load_metrics
 from ban.report.paper import normalize_paper, paper_frame, split_score
 from ban.report.tables import write_tables

@@ -11,7 +11,7 @@ from matplotlib import image as mpimg
 from metrics_files import edit_metrics
 from metrics_files import write_curve_metrics as write_metrics
 
-from ban.members import CONTROLS
+from ban.member_kinds import CONTROLS
 from ban.report.frame import MetricsFileError
 from ban.report.plots import CONTROL_COLUMNS, write_plots
 

@@ -1,4 +1,4 @@
-"""Every task's trainer module keeps the contract ``ban.member`` calls (ban.tasks.contract)."""
+"""Every task's trainer module keeps the contract ``ban.lifecycle`` calls (ban.tasks.contract)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import torch
 
 from ban import checkpoint as ckpt_io
 from ban.datasets import load_dataset
-from ban.member import run_member
+from ban.lifecycle import run_member
 from ban.models import build_model
 from ban.tasks.image import Recipe, parameter_groups, predict
 

@@ -12,7 +12,7 @@ import torch
 from ban import checkpoint as ckpt_io
 from ban.datasets.text import batchify, load_synthetic_text
 from ban.ensemble import ensemble
-from ban.member import run_member
+from ban.lifecycle import run_member
 from ban.models import build_model
 from ban.runtime import TrainingError
 from ban.tasks.text import TextRecipe, evaluate, perplexity

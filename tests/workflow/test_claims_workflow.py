@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ban.members import CONTROLS
+from ban.member_kinds import CONTROLS
 from tests.workflow.conftest import edit_code, read_config, snakemake, write_config
 
 CLAIM_IDS = {"ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", "ens_beats_members",

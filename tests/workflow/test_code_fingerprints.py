@@ -50,7 +50,7 @@ def test_a_code_edit_in_ensemble_only_code_reruns_the_ensembles(tiny_copy):
     """A module the ensembles import and training does not: the ensembles and the reports that read
     them rerun, no trained member."""
     graph = import_graph(tiny_copy / "ban")
-    ensemble_only = set(closure("ban.ensemble", graph)) - set(closure("ban.member", graph))
+    ensemble_only = set(closure("ban.ensemble", graph)) - set(closure("ban.lifecycle", graph))
     module = min(ensemble_only - {"ban.ensemble"}, default="ban.ensemble")  # an imported module if there is one
     edit_code(graph[module].path, "a change to the ensembles")
     assert planned_jobs(tiny_copy) == ENSEMBLES | {"table", "plot", "claims"}

@@ -80,7 +80,7 @@ def test_a_yte_template_in_the_default_config_runs_no_code(tiny_copy):
 def test_config_files_snakemake_cannot_read_or_would_run_are_refused_before_it_reads_them(tiny_copy):
     """Snakemake's command line loads --configfile files before the Snakefile runs: a folder, a
     missing file and one that is not UTF-8 ended there in a traceback, and a YTE template ran its
-    code even on --dry-run. Both workflow profiles refuse them first (ban/command_line.py), one
+    code even on --dry-run. Both workflow profiles refuse them first (ban/configfile_precheck.py), one
     line each, and nothing runs; a plain file passes."""
     marker = tiny_copy.parent / "ran"
     (tiny_copy / "folder").mkdir()

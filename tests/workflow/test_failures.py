@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ban.member import run_member as train
-from tests.datasets.test_image_datasets import RunsCode, write_cifar
+from ban.lifecycle import run_member as train
+from tests.datasets.test_cifar import RunsCode, write_cifar
 from tests.workflow.conftest import make_project, project_env, read_config, snakemake, write_config
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")

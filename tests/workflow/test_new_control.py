@@ -1,7 +1,7 @@
 """Adding a control is one objective, one ``Control(...)`` line and one schema enum entry.
 
 In a copy of the project: register an objective in ``ban/objectives.py``, add its ``Control`` to
-``ban/members.py`` and its name to the schema's ``control_name`` enum; then the tiny study (one
+``ban/member_kinds.py`` and its name to the schema's ``control_name`` enum; then the tiny study (one
 seed, one generation, only the new control) trains it, its column is in the table and the controls
 plot is drawn. Nothing else in the workflow, the trainer or the report names controls.
 """
@@ -33,7 +33,7 @@ def add_control(project: Path) -> None:
     with open(project / "ban/objectives.py", "a") as handle:
         handle.write(NEW_OBJECTIVE)
 
-    members = project / "ban/members.py"
+    members = project / "ban/member_kinds.py"
     text = members.read_text()
     lines = list(re.finditer(r"^([ \t]*)Control\(\".*\),[ \t]*$", text, re.M))
     assert lines, f"no Control(...) lines in {members}"

@@ -1,4 +1,4 @@
-"""The config schema names members as ban.members defines them; a failure names the line to change."""
+"""The config schema names members as ban.member_kinds defines them; a failure names the line to change."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ban.members import CONTROLS, GENERATION_OBJECTIVES
+from ban.member_kinds import CONTROLS, GENERATION_OBJECTIVES
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 # schema path of an enum -> (what it must list, where that is defined)
 AGREEMENTS = {
-    ("$defs", "control_name", "enum"): (lambda: list(CONTROLS), "ban.members.CONTROLS"),
-    ("$defs", "lineage", "properties", "objective", "enum"): (lambda: list(GENERATION_OBJECTIVES), "ban.members.GENERATION_OBJECTIVES"),
+    ("$defs", "control_name", "enum"): (lambda: list(CONTROLS), "ban.member_kinds.CONTROLS"),
+    ("$defs", "lineage", "properties", "objective", "enum"): (
+        lambda: list(GENERATION_OBJECTIVES), "ban.member_kinds.GENERATION_OBJECTIVES"),
 }
 CONTROL_REF = "#/$defs/control_name"
 

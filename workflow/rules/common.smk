@@ -9,7 +9,7 @@ import sys
 from ban.datasets import dataset_task
 from ban.fingerprint import RuleCode
 from ban.integrity import HashMemo
-from ban.members import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
+from ban.member_kinds import CONTROL_PATTERN, ENSEMBLE_PATTERN, kind_of
 from ban.plan import member_code, planned_members, same_training
 from ban.study import (
     StudyError,

@@ -1,4 +1,4 @@
-"""Member kinds: names, columns, order, seeds — one definition (ban/members.py)."""
+"""Member kinds: names, columns, order, seeds — one definition (ban/member_kinds.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ban.members import (
+from ban.member_kinds import (
     CONTROLS,
     INDEPENDENT_SEED_OFFSET,
     MEMBER_PATTERN,

@@ -1,5 +1,5 @@
 """The --configfile files of a snakemake command line, checked before Snakemake reads them
-(ban/command_line.py). The real snakemake processes, through the workflow profiles, are in
+(ban/configfile_precheck.py). The real snakemake processes, through the workflow profiles, are in
 tests/workflow/test_config_guards.py."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from snakemake.common.configfile import load_configfile
 
-from ban.command_line import command_line_problems, configfiles_on_command_line, refuse_bad_configfiles
 from ban.configfile import ALLOWED
+from ban.configfile_precheck import command_line_problems, configfiles_on_command_line, refuse_bad_configfiles
 
 
 @pytest.mark.parametrize(

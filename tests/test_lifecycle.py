@@ -9,7 +9,7 @@ import torch
 from ban import checkpoint as ckpt_io
 from ban.datasets import load_dataset
 from ban.identity import member_identity, training_spec
-from ban.member import run_member as train
+from ban.lifecycle import run_member as train
 from ban.metrics import nll
 from ban.models import build_model
 from ban.runtime import TrainingError
