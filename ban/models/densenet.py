@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ban.models.layers import init_weights
+from ban.models.layers import StemStagesHead, init_weights, preact_head
 from ban.models.registry import MODELS
 
 
@@ -136,7 +136,7 @@ class Transition(nn.Sequential):
         )
 
 
-class DenseNetBC(nn.Module):
+class DenseNetBC(StemStagesHead):
     def __init__(
         self,
         in_channels: int,
@@ -166,14 +166,9 @@ class DenseNetBC(nn.Module):
                 stages.append(Transition(channels, reduced))
                 channels = reduced
         self.stages = nn.Sequential(*stages)
-        self.head = nn.Sequential(
-            nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
-        )
+        self.head = preact_head(channels)
         self.classifier = nn.Linear(channels, num_classes)
         init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.head(self.stages(self.stem(x))))
 
 
 @MODELS.register("densenet-bc-<depth>-<growth>")

@@ -1,4 +1,5 @@
-"""Pieces shared by the convolutional families: weight initialisation and the pre-activation block.
+"""Pieces shared by the convolutional families: weight initialisation, the pre-activation block,
+its entry and head, and the stem–stages–head–classifier forward.
 
 ``init_weights(model)`` visits ``model.modules()`` in registration order and sets
 
@@ -40,6 +41,26 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def preact_entry(block: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A pre-activation block's first step: ``a = ReLU(BN₁(x))`` (``block.bn1``, ``block.relu``) and
+    its shortcut, ``x`` or ``block.projection(a)``; returns ``(a, shortcut)``."""
+    activated = block.relu(block.bn1(x))
+    return activated, x if block.projection is None else block.projection(activated)
+
+
+def preact_head(channels: int) -> nn.Sequential:
+    """The head of the pre-activation families before their linear classifier: BN–ReLU, adaptive
+    average pool to 1×1, flatten (``head.0`` holds the BN's state)."""
+    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+class StemStagesHead(nn.Module):
+    """A network that is ``classifier(head(stages(stem(x))))``; subclasses register the four."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head(self.stages(self.stem(x))))
+
+
 def projection(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d | None:
     """The 1×1 (stride) projection a pre-activation block's shortcut needs when its shape changes;
     None for the identity shortcut."""
@@ -62,8 +83,6 @@ class PreActBlock(nn.Module):
         self.projection = projection(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        activated = self.relu(self.bn1(x))
-        shortcut = x if self.projection is None else self.projection(activated)
-        out = self.conv1(activated)
-        out = self.conv2(self.dropout(self.relu(self.bn2(out))))
+        activated, shortcut = preact_entry(self, x)
+        out = self.conv2(self.dropout(self.relu(self.bn2(self.conv1(activated)))))
         return out + shortcut

@@ -57,7 +57,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ban.models.layers import PreActBlock, init_weights, projection
+from ban.models.layers import PreActBlock, init_weights, preact_entry, projection
 from ban.models.registry import MODELS
 
 
@@ -99,10 +99,8 @@ class PreActBottleneck(nn.Module):
         self.projection = projection(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        activated = self.relu(self.bn1(x))
-        shortcut = x if self.projection is None else self.projection(activated)
-        out = self.conv1(activated)
-        out = self.conv2(self.relu(self.bn2(out)))
+        activated, shortcut = preact_entry(self, x)
+        out = self.conv2(self.relu(self.bn2(self.conv1(activated))))
         out = self.conv3(self.relu(self.bn3(out)))
         return out + shortcut
 

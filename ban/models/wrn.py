@@ -25,14 +25,13 @@ Table 1 is a CIFAR-10 table, but its sizes round the 100-class counts.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from ban.models.layers import PreActBlock, init_weights
+from ban.models.layers import PreActBlock, StemStagesHead, init_weights, preact_head
 from ban.models.registry import MODELS
 
 
-class WideResNet(nn.Module):
+class WideResNet(StemStagesHead):
     def __init__(self, in_channels: int, num_classes: int, depth: int, width: int, dropout: float = 0.0):
         super().__init__()
         if depth < 10 or (depth - 4) % 6:
@@ -52,14 +51,9 @@ class WideResNet(nn.Module):
                 layers.append(PreActBlock(channels, stage_width, stride, dropout))
                 channels = stage_width
         self.stages = nn.Sequential(*layers)
-        self.head = nn.Sequential(
-            nn.BatchNorm2d(channels), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()
-        )
+        self.head = preact_head(channels)
         self.classifier = nn.Linear(channels, num_classes)
         init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.head(self.stages(self.stem(x))))
 
 
 @MODELS.register("wrn-<depth>-<width>")
