@@ -5,8 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from metrics_files import (BEST_BAN, SMALL, TUNING_POINTS, claims_record, edit_metrics, errors_study, paired_study, text_study,
-                           tuned_study, write_metrics)
+from metrics_files import (
+    BEST_BAN,
+    SMALL,
+    TUNING_POINTS,
+    claims_record,
+    edit_metrics,
+    errors_study,
+    paired_study,
+    text_study,
+    tuned_study,
+    write_metrics,
+)
 
 from ban.members import CONTROLS
 from ban.report.claims import CLAIMS, NotTested, StudyScores, claims_of, register_claim
