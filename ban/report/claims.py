@@ -30,11 +30,11 @@ from ban.report.stats import LEVEL, POWER
 from ban.report.verdicts import RULE, RULE_EQUIVALENCE, RULE_HOLM, Row, check_margin, decide, evidence, pool
 from ban.tasks import get_task
 
-__all__ = ["BEST_BAN_MIN_SEEDS", "CLAIMS", "SCORE_LABELS", "SEED_KEYS", "VAL_KEYS", "BestBan", "ClaimDefinition", "ClaimResult",
-           "NotTested", "StudyScores", "claims_of", "evaluate_claim", "randomness", "register_claim"]
+__all__ = ["BEST_BAN_MIN_SEEDS", "CLAIMS", "SCORE_LABELS", "SEED_KEYS", "TUNED", "VAL_KEYS", "BestBan", "ClaimDefinition",
+           "ClaimResult", "NotTested", "StudyScores", "claims_of", "evaluate_claim", "randomness", "register_claim", "study_claims"]
 
 BEST_BAN_MIN_SEEDS = 4
-"""Seeds the best-BAN claim needs: half to choose the generation, half (at least 2) to test it."""
+"""Seeds the best-BAN claim needs without validation scores: half to choose the generation, half (at least 2) to test it."""
 SCORE_LABELS = {"test_ece": "test ECE (%)", "test_nll": "test NLL (nats)"}
 """The names of the scores a claim may name instead of the task's primary one."""
 VAL_KEYS = {"image": "val_error", "text": "val_ppl"}
@@ -42,6 +42,7 @@ VAL_KEYS = {"image": "val_error", "text": "val_ppl"}
 SEED_KEYS = ("train_error", "train_error_clean", "noise_memorised", "teacher_max_prob")
 """metrics.json keys that scores.csv gives beside the task's test and validation scores."""
 TUNED = "Tuned"
+"""The name comparisons give the tuned label-only baseline (``StudyScores.tuned_choice``)."""
 
 
 class NotTested(Exception):
