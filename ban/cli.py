@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shade ±X in the forest plot (the study's claims.equivalence_margin)")
     p.set_defaults(run=_cmd_plot)
 
-    p = sub.add_parser("claims", help="the paper's claims tested on a study's metrics (claims.md, claims.json)")
+    p = sub.add_parser("claims", help="the paper's claims tested on a study's metrics (claims.md, claims.json, scores.csv)")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--equivalence-margin", type=float, default=None, metavar="X",

@@ -8,7 +8,7 @@ student's agreement with and KL from its own teacher, from the saved predictions
 ``ban.report.plots.write_plots(paths, out_dir)`` writes the PNG figures, among them the forest
 plot of the gains; ``ban.report.claims_markdown.write_claims(paths, out_dir)`` tests the paper's
 claims (registered in ``ban.report.claims``, each comparison decided by ``ban.report.verdicts``)
-and writes claims.md and claims.json. Tables, plots and claims all read ``frame``; none reads
+and writes claims.md, claims.json and scores.csv (their per-seed data). Tables, plots and claims all read ``frame``; none reads
 another. The names below are imported lazily so that importing ``ban.report`` itself stays cheap.
 """
 

@@ -143,3 +143,38 @@ def paired_study(root: Path, study: str = "paired") -> list[Path]:
     paths = errors_study(root, "a", PAIRED_A, study)
     paths.append(write_metrics(root, claims_record("a", 0, "dkpp", 11.0, study)))
     return paths + errors_study(root, "b", PAIRED_B, study)
+
+
+# A study with a tuning grid and validation scores, where validation and test disagree: (test_error, val_error) per seed 0-2.
+# Lineage t (tuning grid tune1: label smoothing 0.1, tune2: select best_val):
+#   val means: Teacher 11.5, Tune-1 10.0, Tune-2 10.5 -> Tuned = Tune-1 (on test Tune-2 would win: 10.0 < 10.766667)
+#   val means: BAN-1 10.833333, BAN-2 10.533333 -> best BAN = BAN-2 (on test BAN-1 would win: 10.4 < 10.766667)
+#   BAN-1 − Tuned = (-0.3, -0.5, -0.3): -0.366667, sd 0.115470, ± 4.302653 · 0.115470 / √3 = 0.286844 -> holds
+#   best BAN − Teacher = (-0.4, -0.2, -0.1): -0.233333, sd 0.152753, ± 0.379457 -> not shown
+#   best BAN − Tuned = (-0.2, -0.1, +0.3): 0, sd 0.264575, ± 4.302653 · 0.264575 / √3 = 0.657241 -> not shown
+# Lineage u: Teacher and BAN-1 only (no tuning grid).
+TUNED = {
+    "gen0": ((10.0, 10.5), (11.0, 11.5), (12.0, 12.5)),
+    "tune1": ((9.8, 9.0), (10.9, 10.0), (11.6, 11.0)),
+    "tune2": ((9.0, 9.5), (10.0, 10.5), (11.0, 11.5)),
+    "gen1": ((9.5, 10.0), (10.4, 11.0), (11.3, 11.5)),
+    "gen2": ((9.6, 9.8), (10.8, 10.6), (11.9, 11.2)),
+}
+TUNED_U = {"gen0": ((8.0, 8.5), (9.0, 9.5), (10.0, 10.5)), "gen1": ((7.0, 7.5), (8.5, 9.0), (9.5, 10.0))}
+TUNING_POINTS = {"tune1": {"objective_args.label_smoothing": 0.1}, "tune2": {"recipe.select": "best_val"}}
+
+
+def tuned_record(lineage: str, seed: int, member: str, test_error: float, val_error: float, study: str = "tuned") -> dict:
+    """An image record with ``val_error``, ``train_error``, ``collapsed: false``, an identity and (tune<i>) its tuning point."""
+    record = image_record(lineage, seed, member, test_error, study=study)
+    record.update(val_error=val_error, train_error=test_error / 2, collapsed=False, collapse_reasons=[],
+                  identity=f"id-{lineage}-{seed}-{member}")
+    if member in TUNING_POINTS:
+        record["tuning_point"] = TUNING_POINTS[member]
+    return record
+
+
+def tuned_study(root: Path, study: str = "tuned") -> list[Path]:
+    """Lineages t (``TUNED``) and u (``TUNED_U``), seeds 0-2."""
+    return [write_metrics(root, tuned_record(lineage, seed, member, *values[seed], study=study))
+            for lineage, errors in (("t", TUNED), ("u", TUNED_U)) for seed in range(3) for member, values in errors.items()]

@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from metrics_files import BEST_BAN, SMALL, claims_record, errors_study, paired_study, text_study, write_metrics
+from metrics_files import (
+    BEST_BAN,
+    SMALL,
+    TUNING_POINTS,
+    claims_record,
+    edit_metrics,
+    errors_study,
+    paired_study,
+    text_study,
+    tuned_study,
+    write_metrics,
+)
 
 from ban.member_kinds import CONTROLS
 from ban.report.claims import CLAIMS, NotTested, StudyScores, claims_of, register_claim
@@ -29,7 +40,8 @@ def test_ban1_beats_teacher_per_lineage_and_pooled(tmp_path):
     assert (a["lineage"], a["comparison"], a["n"], a["wins"], a["ties"]) == ("a", "BAN-1 − Teacher", 3, 3, 0)
     assert (a["mean"], a["low"], a["high"]) == pytest.approx((-0.466667, -0.610088, -0.323245), abs=1e-6)
     assert a["verdict"] == HOLDS and a["seeds"] == [0, 1, 2]
-    assert b["verdict"] == HOLDS and b["low"] == pytest.approx(-0.5) and b["high"] == pytest.approx(-0.5)
+    # b: (-0.5, -0.5): a zero-width interval, decided by the sign-flip p = 2^(1-2) = 0.5 >= 0.05: not shown.
+    assert b["verdict"] == NOT_SHOWN and b["low"] == pytest.approx(-0.5) and b["high"] == pytest.approx(-0.5)
     # pooled: per-seed means over the lineages that ran the seed: seed 0 (-0.5 - 0.5) / 2, seed 1 (-0.4 - 0.5) / 2,
     # seed 2 -0.5 (a only) = (-0.5, -0.45, -0.5): mean -0.483333, sd 0.028868, se 0.016667, t(0.975, 2) = 4.302653
     # -> ± 0.071711.
@@ -74,9 +86,11 @@ def test_ensembles_against_their_members_and_indep(tmp_path):
     members = result["ens_beats_members"]["rows"]
     assert [row["comparison"] for row in members] == ["Ens*2 − BAN-1", "Ens*2 − BAN-2"]  # the metrics' members list
     assert (members[0]["mean"], members[0]["low"], members[0]["high"]) == pytest.approx((-1.0, -1.0, -1.0))
-    assert members[0]["verdict"] == HOLDS and members[1]["verdict"] == HOLDS and members[1]["wins"] == 3
+    # Ens*2 − BAN-1 = (-1, -1, -1): zero width, sign-flip p = 2^(1-3) = 0.25: not shown; Ens*2 − BAN-2 = (-2, -2.1, -2):
+    # -2.033333 ± 4.302653 · 0.057735 / √3 = [-2.176755, -1.889912]: holds.
+    assert members[0]["verdict"] == NOT_SHOWN and members[1]["verdict"] == HOLDS and members[1]["wins"] == 3
     (indep,) = result["ens_beats_indep"]["rows"]
-    assert indep["comparison"] == "Ens*2 − Indep*2" and indep["mean"] == pytest.approx(0.5) and indep["verdict"] == REVERSED
+    assert indep["comparison"] == "Ens*2 − Indep*2" and indep["mean"] == pytest.approx(0.5) and indep["verdict"] == NOT_SHOWN
 
 
 def test_ensemble_with_teacher_members_come_from_the_metrics(tmp_path):
@@ -101,7 +115,8 @@ def test_best_ban_is_chosen_on_half_of_the_seeds_and_tested_on_the_other(tmp_pat
     three = [p for p in paths if "seed3" not in str(p) and "seed4" not in str(p)]
     (row,) = by_id(claims_of(three))["best_ban_beats_teacher"]["rows"]
     assert (row["verdict"], row["n"]) == (NOT_TESTED, 0)
-    assert row["note"] == "3 seeds; choosing the generation on half of the seeds and testing it on the other half needs 4"
+    assert row["note"] == ("3 seeds; without validation scores, choosing the generation on half of the seeds and testing it on "
+                           "the other half needs 4")
 
 
 def test_claims_say_which_randomness_their_intervals_cover(tmp_path):
@@ -119,6 +134,11 @@ def test_claims_say_which_randomness_their_intervals_cover(tmp_path):
     assert first.startswith("The intervals cover training randomness only") and "the same first 2,000 training images" in first
     assert "do not cover the sampling of the test set" in first
     assert "every seed trains on the same training images" in study(tmp_path / "all")
+    noisy = study(tmp_path / "noisy", label_noise={"rate": 0.2, "kind": "symmetric", "seed": 0})
+    assert noisy.startswith("The intervals cover training randomness (initialisation, batch order, augmentation, the "
+                            "objective's draws) and the label-noise draw: each seed corrupts its own labels (dataset.label_noise); "
+                            "every seed trains on the same training images")
+    assert "label-noise" not in study(tmp_path / "clean", label_noise={"rate": 0.0, "kind": "symmetric", "seed": 0})
     drawn = study(tmp_path / "drawn", train_subset=2000, per_seed=True)
     assert "and the choice of training data: each seed trains on its own class-stratified draw of 2,000 training" in drawn
 
@@ -177,8 +197,8 @@ def test_holm_over_the_whole_family(tmp_path):
     a = rows(claim["ban1_beats_teacher"], "a")[0]
     assert a["p_value"] == pytest.approx(P_BAN1, rel=1e-9) and a["p_holm"] == pytest.approx(9 * P_BAN1, rel=1e-9)
     assert (a["verdict"], a["verdict_holm"]) == (HOLDS, HOLDS)
-    b = rows(claim["ban1_beats_teacher"], "b")[0]  # zero-width interval below 0, sign-flip p = 2^(1-2)
-    assert (b["p_value"], b["p_holm"], b["verdict"], b["verdict_holm"]) == (0.5, 1.0, HOLDS, NOT_SHOWN)
+    b = rows(claim["ban1_beats_teacher"], "b")[0]  # zero-width interval below 0, sign-flip p = 2^(1-2) = 0.5
+    assert (b["p_value"], b["p_holm"], b["verdict"], b["verdict_holm"]) == (0.5, 1.0, NOT_SHOWN, NOT_SHOWN)
     pooled = rows(claim["ban1_beats_teacher"], POOLED)[0]
     assert pooled["p_value"] == pytest.approx(P_POOLED, rel=1e-6) and pooled["p_holm"] == pytest.approx(15 * P_BAN2, rel=1e-9)
     reversed_row = rows(claim["ban_k_beats_previous"], "a")[0]
@@ -187,7 +207,7 @@ def test_holm_over_the_whole_family(tmp_path):
     (ban_l,) = claim["ban_l_beats_teacher"]["rows"]
     assert ban_l["p_value"] == pytest.approx(1.0) and ban_l["p_holm"] == pytest.approx(1.0) and ban_l["verdict_holm"] == NOT_SHOWN
     (indep,) = claim["ens_beats_indep"]["rows"]
-    assert (indep["p_value"], indep["p_holm"], indep["verdict"], indep["verdict_holm"]) == (0.25, 1.0, REVERSED, NOT_SHOWN)
+    assert (indep["p_value"], indep["p_holm"], indep["verdict"], indep["verdict_holm"]) == (0.25, 1.0, NOT_SHOWN, NOT_SHOWN)
     one_seed = claim["dkpp_beats_teacher_short_of_ban1"]["rows"][0]
     assert (one_seed["p_value"], one_seed["p_holm"], one_seed["verdict_holm"]) == (None, None, NOT_SHOWN)
     untested = rows(claim["ban_k_beats_previous"], "b")[0]
@@ -241,10 +261,100 @@ def test_equivalence_margin_in_claims(tmp_path):
 
 
 
+def test_the_tuned_baseline_is_chosen_on_validation_not_on_test(tmp_path):
+    result = claims_of(tuned_study(tmp_path))  # numbers: tests/report/metrics_files.py (TUNED)
+    assert list(result["tuned"]) == ["t"] and result["val_key"] == "val_error"
+    tuned = result["tuned"]["t"]
+    assert {k: v for k, v in tuned.items() if k not in ("val", "test")} == {
+        "column": "Tune-1", "member": "tune1", "setting": TUNING_POINTS["tune1"], "chosen_on": "validation", "seeds": [0, 1, 2]}
+    assert tuned["val"] == pytest.approx({"Teacher": 11.5, "Tune-1": 10.0, "Tune-2": 10.5})
+    assert tuned["test"] == pytest.approx(10.766667, abs=1e-6)  # Tune-2's test mean 10.0 is lower: the test set is not used
+    claim = by_id(result)
+    t, u = claim["ban1_beats_tuned"]["rows"]
+    assert (t["comparison"], t["a"], t["b"], t["seeds"]) == ("BAN-1 − Tuned", "BAN-1", "Tune-1", [0, 1, 2])
+    assert (t["mean"], t["low"], t["high"]) == pytest.approx((-0.366667, -0.653510, -0.079823), abs=1e-6)
+    assert t["verdict"] == HOLDS
+    assert (u["n"], u["b"], u["note"]) == (0, "Tuned", "lineage has no tuning grid (Tune-i)")
+    t, u = claim["best_ban_beats_tuned"]["rows"]  # BAN-2 (chosen on validation) − Tune-1 = (-0.2, -0.1, +0.3)
+    assert (t["comparison"], t["a"], t["b"], t["chosen_on"], t["n"]) == ("best BAN − Tuned", "BAN-2", "Tune-1", "validation", 3)
+    assert (t["mean"], t["low"], t["high"]) == pytest.approx((0.0, -0.657241, 0.657241), abs=1e-6)
+    assert (u["n"], u["note"]) == (0, "lineage has no tuning grid (Tune-i)")
+
+
+def test_the_teacher_is_the_tuned_baseline_when_its_validation_score_is_lowest(tmp_path):
+    paths = tuned_study(tmp_path)
+    for path in paths:
+        if path.parent.name == "gen0" and path.parent.parent.parent.name == "t":
+            edit_metrics(path, lambda record: record.update(val_error=record["val_error"] - 3))  # Teacher's mean: 8.5
+    tuned = claims_of(paths)["tuned"]["t"]
+    assert (tuned["column"], tuned["member"], tuned["setting"]) == ("Teacher", "gen0", {})
+    # BAN-1 − Teacher = (-0.5, -0.6, -0.7) now in the tuned claim too.
+    (row, _) = by_id(claims_of(paths))["ban1_beats_tuned"]["rows"]
+    assert (row["b"], row["mean"]) == ("Teacher", pytest.approx(-0.6))
+
+
+def test_no_tuned_baseline_without_a_grid_or_validation_scores(tmp_path):
+    untuned = by_id(claims_of(paired_study(tmp_path / "paired")))
+    assert untuned["ban1_beats_tuned"]["note"] == "not tested: the study has no tuning grid (Tune-i)"
+    assert untuned["best_ban_beats_tuned"]["rows"] == []
+    paths = tuned_study(tmp_path / "tuned")
+    for path in paths:
+        edit_metrics(path, lambda record: record.pop("val_error"))
+    result = claims_of(paths)
+    assert result["tuned"] == {}
+    note = "not tested: the study has no validation scores (val_error) to choose the tuned label-only baseline on"
+    assert by_id(result)["ban1_beats_tuned"]["note"] == note and by_id(result)["best_ban_beats_tuned"]["note"] == note
+
+
+def test_the_best_ban_is_chosen_on_validation_when_every_generation_has_it(tmp_path):
+    claim = by_id(claims_of(tuned_study(tmp_path)))["best_ban_beats_teacher"]
+    t, u, pooled = claim["rows"]
+    # t: BAN-2 has the lower mean val_error (10.533333 < 10.833333), though BAN-1 has the lower test error; tested on all seeds.
+    assert (t["a"], t["chosen_on"], t["seeds"], t["note"]) == ("BAN-2", "validation", [0, 1, 2], "")
+    assert (t["mean"], t["low"], t["high"]) == pytest.approx((-0.233333, -0.612791, 0.146124), abs=1e-6)
+    assert t["verdict"] == NOT_SHOWN
+    assert (u["a"], u["chosen_on"], u["differences"]) == ("BAN-1", "validation", pytest.approx([-1.0, -0.5, -0.5]))
+    assert pooled["lineage"] == POOLED and pooled["differences"] == pytest.approx([-0.7, -0.35, -0.3])
+
+
+def test_collapsed_members_are_flagged_and_their_seeds_left_out_in_a_second_row(tmp_path):
+    paths = paired_study(tmp_path)
+    edit_metrics(tmp_path / "paired" / "a" / "seed1" / "gen2" / "metrics.json",
+                 lambda record: record.update(collapsed=True, collapse_reasons=["train error within 5 points of chance"]))
+    result = claims_of(paths)
+    claim = by_id(result)
+    flagged, clean, untested = claim["ban_k_beats_previous"]["rows"]
+    assert flagged["collapsed"] == [{"seed": 1, "column": "BAN-2"}] and flagged["n"] == 3
+    assert (clean["lineage"], clean["comparison"], clean["seeds"], clean["collapsed"]) == (
+        "a", "BAN-2 − BAN-1 (without collapsed)", [0, 2], [])
+    # (+1.0, +1.0): zero width, sign-flip p = 2^(1-2) = 0.5: not shown.
+    assert (clean["mean"], clean["p_value"], clean["verdict"], clean["note"]) == (pytest.approx(1.0), 0.5, NOT_SHOWN,
+                                                                                  "without seed 1")
+    assert untested["lineage"] == "b" and untested["collapsed"] == []
+    members = claim["ens_beats_members"]["rows"]
+    assert [row["comparison"] for row in members] == ["Ens*2 − BAN-1", "Ens*2 − BAN-2", "Ens*2 − BAN-2 (without collapsed)"]
+    assert members[2]["differences"] == pytest.approx([-2.0, -2.0])
+    # The family of 16 grows by the 4 rows without collapsed seeds (BAN-2 − BAN-1 on error, ECE, NLL; Ens*2 − BAN-2).
+    assert result["family_size"] == 20
+    assert [row["collapsed"] for row in claim["ban1_beats_teacher"]["rows"]] == [[], [], []]
+
+
+def test_a_pooled_row_with_collapsed_seeds_is_pooled_again_without_them(tmp_path):
+    paths = paired_study(tmp_path)
+    edit_metrics(tmp_path / "paired" / "b" / "seed1" / "gen1" / "metrics.json", lambda record: record.update(collapsed=True))
+    a, b, b_clean, pooled, pooled_clean = by_id(claims_of(paths))["ban1_beats_teacher"]["rows"]
+    assert b["collapsed"] == [{"seed": 1, "column": "BAN-1"}] and b_clean["seeds"] == [0] and b_clean["p_value"] is None
+    assert pooled["collapsed"] == [{"seed": 1, "column": "BAN-1", "lineage": "b"}]
+    # Without b's seed 1: seed 0 (-0.5 - 0.5) / 2, seed 1 a's -0.4 alone, seed 2 a's -0.5.
+    assert (pooled_clean["lineage"], pooled_clean["comparison"]) == (POOLED, "BAN-1 − Teacher (without collapsed)")
+    assert pooled_clean["differences"] == pytest.approx([-0.5, -0.4, -0.5])
+    assert a["collapsed"] == [] and pooled_clean["collapsed"] == []
+
 
 def test_the_registry_holds_every_claim_in_the_order_of_claims_md(tmp_path):
     controls = [f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l"]
-    expected = ["ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", *controls,
+    expected = ["ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned",
+                "ban_l_beats_teacher", *controls,
                 "ens_beats_members", "ens_beats_indep", "students_better_calibrated_ece", "students_better_calibrated_nll"]
     assert list(CLAIMS) == expected
     assert [claim["id"] for claim in claims_of(paired_study(tmp_path))["claims"]] == expected

@@ -12,6 +12,9 @@ from ban.report.verdicts import HOLDS, NOT_SHOWN, NOT_TESTED, POOLED, REVERSED, 
     (-0.6, -0.3, 3, HOLDS), (0.2, 0.9, 3, REVERSED), (-0.6, 0.3, 3, NOT_SHOWN),
     (-0.6, 0.0, 3, NOT_SHOWN), (0.0, 0.0, 2, NOT_SHOWN),  # touching 0 is not excluding it
     (None, None, 1, NOT_SHOWN), (None, None, 0, NOT_TESTED),
+    # Zero width (n equal differences): the sign-flip p = 2^(1−n) decides: n = 6: 0.03125 < 0.05; n = 5: 0.0625; n = 2: 0.5.
+    (-1.0, -1.0, 6, HOLDS), (1.0, 1.0, 6, REVERSED), (-1.0, -1.0, 5, NOT_SHOWN), (-0.5, -0.5, 2, NOT_SHOWN),
+    (0.0, 0.0, 8, NOT_SHOWN),
 ])
 def test_verdict_rule(low, high, n, expected):
     assert verdict(low, high, n) == expected
@@ -29,7 +32,7 @@ def test_holm_verdict_rule(mean, p, n, expected):
     (-0.2, 0.1, 0.25, "no effect larger than 0.25"), (-0.25, 0.25, 0.25, "no effect larger than 0.25"),  # bounds included
     (-0.3, 0.1, 0.25, NOT_SHOWN), (-0.2, 0.1, None, NOT_SHOWN),
     (-0.2, -0.1, 0.25, HOLDS), (0.1, 0.2, 0.25, REVERSED),  # an interval that excludes 0 keeps its direction
-    (0.0, 0.0, 0.5, "no effect larger than 0.5"), (None, None, 0.25, NOT_SHOWN),
+    (0.0, 0.0, 0.5, NOT_SHOWN), (None, None, 0.25, NOT_SHOWN),  # a zero-width interval: the sign-flip p (1 here) decides
 ])
 def test_equivalence_verdict_rule(low, high, margin, expected):
     assert verdict(low, high, 3, margin) == expected

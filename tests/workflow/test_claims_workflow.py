@@ -12,7 +12,8 @@ import pytest
 from ban.member_kinds import CONTROLS
 from tests.workflow.conftest import edit_code, read_config, snakemake, write_config
 
-CLAIM_IDS = {"ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban_l_beats_teacher", "ens_beats_members",
+CLAIM_IDS = {"ban1_beats_teacher", "ban_k_beats_previous", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned",
+             "ban_l_beats_teacher", "ens_beats_members",
              "ens_beats_indep", "students_better_calibrated_ece", "students_better_calibrated_nll",
              *(f"{name}_beats_teacher_short_of_ban1" for name in CONTROLS if name != "ban_l")}
 VERDICTS = {"holds", "not shown", "reversed", "not tested"}
@@ -48,6 +49,11 @@ def test_claims_are_written_and_say_what_the_study_lacks(finished_tiny):
     text = (results / "claims.md").read_text(encoding="utf-8")
     assert text.startswith("# Claims tested on study `tiny`") and "| cnn | BAN-1 − Teacher |" in text
     assert (finished_tiny / "logs/tiny/claims.log").is_file()
+    # scores.csv: one row per metrics.json of the study, whose scores it repeats
+    scores = pd.read_csv(results / "scores.csv").set_index(["seed", "member"])
+    assert len(scores) == len(list(results.glob("cnn/seed*/*/metrics.json")))
+    assert {key: scores.loc[key, "test_error"] for key in errors} == pytest.approx(errors)
+    assert set(scores["column"]) >= {"Teacher", "BAN-1", "BAN-2", "Ens*2"} and set(scores["lineage"]) == {"cnn"}
 
 
 def test_fidelity_table_matches_the_saved_predictions(finished_tiny):

@@ -176,7 +176,7 @@ def all_outputs():
     for study in config["studies"]:
         outputs += [f"results/{study}/{stem}.{ext}" for stem in report_stems(study) for ext in ("csv", "md", "tex")]
         outputs += [f"results/{study}/plots/{name}.png" for name in REPORT_PLOTS]
-        outputs += [f"results/{study}/claims.{ext}" for ext in ("md", "json")]
+        outputs += [f"results/{study}/claims.{ext}" for ext in ("md", "json")] + [f"results/{study}/scores.csv"]
     for sweep in SWEEPS:
         outputs += [f"results/{sweep}/regime.{ext}" for ext in ("csv", "md", "png")]
     return outputs

@@ -97,6 +97,7 @@ rule claims:
             category="Claims",
             subcategory="{study}",
         ),
+        scores="results/{study}/scores.csv",
     log:
         "logs/{study}/claims.log",
     conda:
