@@ -2,9 +2,10 @@
 
 A teacher is trained once; then, for each K, K BAN students of it (different seeds) start at the
 same moment as K separate ``python -m ban train`` processes, exactly as Snakemake runs K
-training jobs. Per K the table gives the wall time of the whole batch (process start, CUDA and
-data set-up included), the aggregate training rate ``Σ_k images / mean steady epoch time_k``
-(epochs after the first), and both relative to K = 1.
+training jobs, with the store off (``BAN_STORE=off``: every student trains, none is restored).
+Per K the table gives the wall time of the whole batch (process start, CUDA and data set-up
+included), the aggregate training rate ``Σ_k images / mean steady epoch time_k`` (epochs after
+the first), and both relative to K = 1.
 
     python bench/concurrent_students.py --counts 1 2                  # CPU, tiny
     python bench/concurrent_students.py --model cnn --images 60000 --epochs 3 --counts 1 2 4 8   # a GPU
@@ -41,7 +42,8 @@ def launch(spec: dict, out: Path, args, teacher: Path | None) -> subprocess.Pope
                "--device", args.device, "--threads", "1"]
     if teacher is not None:
         command += ["--teacher", str(teacher)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "BAN_STORE": "off"}  # every student trains: none is restored from an earlier batch's or run's training
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
 

@@ -8,7 +8,8 @@ is paid once per member. Rows (median of ``--repeats`` runs each):
 - ``import ban``: the modules a training imports (``ban.cli``, ``ban.lifecycle``, ``ban.tasks.image``);
 - ``train → first step``: ``python -m ban train`` of the default study's teacher (``config.yaml``,
   seed 0) until its ``train gen0: …`` line, which it prints right before the first step (data
-  loaded and checked, model built): the process is then stopped.
+  loaded and checked, model built): the process is then stopped. The store is off
+  (``BAN_STORE=off``): a finished teacher in ``.ban-store`` would be restored, never started.
 
     python bench/startup.py            # CPU; --device cuda on a GPU machine
 
@@ -47,7 +48,7 @@ def seconds_to_first_step(spec: dict, device: str) -> float:
         command = [sys.executable, "-m", "ban", "train", "--spec", json.dumps(spec), "--out", out, "--device", device, "--threads", "1"]
         started = time.perf_counter()
         proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, "PYTHONPATH": str(REPO)})
+                                env={**os.environ, "PYTHONPATH": str(REPO), "BAN_STORE": "off"})  # trains: never restored
         try:
             for line in proc.stdout:
                 if line.startswith("train "):

@@ -1,4 +1,4 @@
-"""The benchmark still runs (tiny, on CPU) and prints its table with real numbers."""
+"""The benchmarks still run (at their smallest sizes, on CPU) and print their tables with real numbers."""
 
 import re
 import subprocess
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
                     reason="Fashion-MNIST is not installed (make data)")
 def test_bench_prints_a_table(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(REPO / "bench/train_speed.py"), "--images", "256", "--batch", "64", "--epochs", "1",
+        [sys.executable, str(REPO / "bench/train_speed.py"), "--width", "4", "--images", "128", "--batch", "64", "--epochs", "1",
          "--data-root", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout
@@ -31,8 +31,8 @@ def test_bench_prints_a_table(tmp_path):
                     reason="Fashion-MNIST is not installed (make data)")
 def test_concurrent_students_prints_one_row_per_count(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(REPO / "bench/concurrent_students.py"), "--counts", "2", "--images", "256", "--epochs", "1",
-         "--data-root", str(tmp_path)],
+        [sys.executable, str(REPO / "bench/concurrent_students.py"), "--counts", "2", "--width", "4", "--images", "128", "--batch", "64",
+         "--epochs", "1", "--data-root", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     rows = [line.split("|") for line in out.splitlines() if re.match(r"\| \d+ \|", line)]

@@ -6,6 +6,7 @@ repository; ``PYTHONPATH`` points jobs and the Snakefile at the copy's ``ban``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -85,9 +86,19 @@ def planned_jobs(project: Path, *args: str) -> set[str]:
 
 @pytest.fixture(scope="session")
 def finished_tiny(tmp_path_factory) -> Path:
-    """The tiny study, run to completion once per session; tests copy it before changing it."""
-    project = make_project(tmp_path_factory.mktemp("tiny") / "project")
-    snakemake(project)
+    """The tiny study, run to completion once per test run; tests only read it, and copy it
+    (``tiny_copy``) before changing it. Under pytest-xdist its workers share one: the first to ask
+    runs it (under a file lock) in the run's common temporary folder, the others wait and use it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder of this run that holds every worker's folder
+    project, done = shared / "finished_tiny" / "project", shared / "finished_tiny" / "done"
+    with open(shared / "finished_tiny.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(project.parent, ignore_errors=True)  # a run that failed before: start again
+            snakemake(make_project(project))
+            done.touch()
     return project
 
 

@@ -88,7 +88,7 @@ def test_a_recorded_code_holding_a_command_runs_nothing(tiny_copy, tmp_path):
     metrics = json.loads(metrics_path.read_text())
     metrics["code"] = f"$(touch {marker})"
     metrics_path.write_text(json.dumps(metrics))
-    out = snakemake(tiny_copy, "--forcerun", "ensemble", check=False)
+    out = snakemake(tiny_copy, str(metrics_path.relative_to(tiny_copy)), "--forcerun", "ensemble", check=False)  # this ensemble
     assert not marker.exists()
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(metrics_path.read_text())["code"] == f"$(touch {marker})"  # recorded as given
