@@ -34,7 +34,7 @@ def test_the_summary_is_the_family_line_and_the_summary_table_of_claims_md():
     assert summary[0] == "Family: 14 comparisons; Holm-adjusted verdicts at 5%. Equivalence margin: none."
     assert summary[1].startswith("| # | Claim | Verdicts")
     rows = summary[3:]
-    assert [row.split("|")[1].strip() for row in rows] == [str(i) for i in range(1, 12)]
+    assert [row.split("|")[1].strip() for row in rows] == [str(i) for i in range(1, 14)]
     assert rows[0] == "| 1 | BAN-1 beats its teacher | 1 reversed | 1 not shown |"
     assert set(summary) <= set(text.splitlines())  # lines of the file, unchanged
     assert not any("BAN-1 − Teacher" in line for line in summary)  # no detail rows of the sections below
@@ -53,7 +53,8 @@ def test_make_runs_last_lines_name_the_summary_and_the_files(finished: Path, mon
     assert main(["summary", "--configfile", "config.yaml"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "== fashion_mnist_cnn"
-    assert out[1:15] == claims_summary((COMMITTED / "claims.md").read_text(encoding="utf-8"))
+    summary = claims_summary((COMMITTED / "claims.md").read_text(encoding="utf-8"))
+    assert out[1 : 1 + len(summary)] == summary
     assert out[-3:] == [
         "claims: results/fashion_mnist_cnn/claims.md (every comparison with its interval, p-value and verdicts)",
         "tables: results/fashion_mnist_cnn/table.md, table_ece.md, table_fidelity.md, table_nll.md (and .csv, .tex)",
