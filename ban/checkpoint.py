@@ -10,7 +10,8 @@ naming the file and the mismatch.
 ``model.pt``'s ``spec`` is the training's name-free spec (``ban.identity.training_spec``), so its
 bytes are the same in every study that asks for the training.
 ``resume.pt``: ``{"format": "ban.resume/1", "identity" (the member's store key, ``ban.identity``), "epoch"
-(finished epochs), "model", "optimizer", "scheduler", "history", "rng"}``.
+(finished epochs), "model", "optimizer" (``ban.sgd.SGD.state_dict``: rates and momentum buffers), "history",
+"rng"}`` and the task loop's own keys (the image loop's ``best`` with ``select: best_val``).
 
 A full disk while writing is one line (:class:`DiskFullError`) naming the folder, the bytes
 needed and the bytes free; the file being written keeps its previous content.

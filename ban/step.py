@@ -11,7 +11,7 @@ trains on, at no extra forward pass.
 
 Small networks at the paper's batch size of 128 are bound by the host launching a few hundred
 kernels per step, not by the GPU. On CUDA, :class:`Stepper` therefore records the whole step of a
-full batch (teacher forward, student forward and backward, fused SGD update) as one CUDA graph
+full batch (teacher forward, student forward and backward, SGD update, ``ban.sgd``) as one CUDA graph
 after a few eager warm-up steps and then replays it, copying each batch into the graph's static
 input. The learning rate is baked into the graph, so the graph is re-recorded when it changes
 (once per epoch at most). Partial batches, and objectives that draw random numbers from their own
@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 from ban.runtime import autocast
+from ban.sgd import SGD
 
 WARMUP_STEPS = 3
 
@@ -64,7 +65,7 @@ class Stepper:
     """Runs ``step`` on each batch: eagerly, or (``graphs=True``, CUDA only) by CUDA graph replay
     for batches of ``batch_size`` samples, as the module docstring describes."""
 
-    def __init__(self, step: Callable, optimizer: torch.optim.Optimizer, batch_size: int, graphs: bool):
+    def __init__(self, step: Callable, optimizer: SGD, batch_size: int, graphs: bool):
         self.step, self.optimizer, self.batch_size, self.graphs = step, optimizer, batch_size, graphs
         self.eager_steps = 0
         self.graph: torch.cuda.CUDAGraph | None = None

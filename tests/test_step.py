@@ -8,6 +8,7 @@ import torch
 from ban.lifecycle import run_member as train
 from ban.models import build_model
 from ban.objectives import get_objective
+from ban.sgd import SGD
 from ban.step import Stepper, make_step, teacher_confidence
 from ban.tasks.image import Recipe, use_cuda_graphs
 
@@ -28,7 +29,7 @@ def test_eager_stepper_returns_the_batch_loss_and_takes_one_sgd_step():
     torch.manual_seed(0)
     model = build_model("cnn", 1, 4, width=4, hidden=16)
     before = copy.deepcopy(model)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt = SGD(model.parameters(), lr=0.1)
     stepper = Stepper(make_step(model, None, get_objective("ce"), {}, opt, torch.device("cpu"), "fp32", None), opt, 8, graphs=False)
     x, y = torch.randn(8, 1, 12, 12), torch.randint(0, 4, (8,))
     loss, correct, confidence = stepper(x, y)
@@ -70,7 +71,7 @@ def test_graph_replay_trains_like_the_eager_step(deterministic_cudnn):
     runs = []
     for graphs in (False, True):
         model = copy.deepcopy(student)
-        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, fused=True)
+        opt = SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
         stepper = Stepper(make_step(model, teacher, get_objective("ban_l"), {}, opt, device, "fp32", None), opt, 16, graphs=graphs)
         gen = torch.Generator(device=device).manual_seed(1)
         losses = []
@@ -116,7 +117,7 @@ def test_the_teacher_runs_in_fp32_outside_bf16_autocast():
         seen["student"], seen["teacher"] = logits.dtype, teacher_logits
         return get_objective("ban")(logits, teacher_logits, targets)
 
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt = SGD(model.parameters(), lr=0.1)
     make_step(model, teacher, objective, {}, opt, torch.device("cpu"), "bf16", None)(x, y)
     assert seen["student"] == torch.bfloat16
     with torch.no_grad():

@@ -25,6 +25,7 @@ from ban.metrics import classification_scores, error_percent
 from ban.models import build_model
 from ban.runtime import autocast, precision_in_effect
 from ban.seeds import stream_seed
+from ban.sgd import SGD
 from ban.step import Stepper, make_step
 from ban.tasks.recipe import ImageRecipe, require
 
@@ -168,11 +169,8 @@ class Loop:
         self.model, self.recipe, self.data, self.device = model, recipe, data, device
         self.has_teacher = teacher is not None
         self.channels_last = use_channels_last(recipe)
-        self.optimizer = torch.optim.SGD(
-            parameter_groups(model, recipe), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
-            fused=device.type == "cuda" or None,
-        )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, recipe.lr_factor)
+        self.optimizer = SGD(parameter_groups(model, recipe), lr=recipe.lr * recipe.lr_factor(0), momentum=recipe.momentum,
+                             nesterov=recipe.nesterov)
         self.generators = {
             name: torch.Generator(device=device).manual_seed(stream_seed(seed, name)) for name in ("shuffle", "augment", "objective")
         }
@@ -193,14 +191,13 @@ class Loop:
         return " (CUDA graphs)" if self.run_step.graphs else ""
 
     def state_dict(self) -> dict:
-        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        state = {"optimizer": self.optimizer.state_dict()}
         if self.best is not None:
             state["best"] = self.best
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.best = state.get("best")
 
     def train_epoch(self, epoch: int) -> dict:
@@ -241,10 +238,12 @@ class Loop:
         return row
 
     def end_epoch(self, epoch: int, row: dict, history: list[dict]) -> dict:
-        """After a finite epoch: step the lr schedule, score the test set when the recipe says so,
-        and with ``select: best_val`` score the validation split and keep the best weights."""
+        """After a finite epoch: set the next epoch's rate, ``lr × lr_factor(epoch + 1)``, score the
+        test set when the recipe says so, and with ``select: best_val`` score the validation split
+        and keep the best weights."""
         row["lr"] = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.recipe.lr * self.recipe.lr_factor(epoch + 1)
         if self.recipe.select == "best_val":
             val_probs = predict(self.model, self.data.val_x, self.recipe.eval_batch_size, self.device, "fp32", self.channels_last)
             row["val_error"] = error_percent(val_probs, self.data.val_y.cpu().numpy())

@@ -33,6 +33,7 @@ from ban.models import build_model
 from ban.models.lm import detach_hidden
 from ban.runtime import autocast
 from ban.seeds import stream_seed
+from ban.sgd import SGD
 from ban.step import teacher_confidence
 from ban.tasks.recipe import TextRecipe
 
@@ -123,7 +124,7 @@ class Loop:
                  device: torch.device, seed: int):
         self.model, self.teacher, self.objective, self.objective_args = model, teacher, objective, objective_args
         self.recipe, self.data, self.device = recipe, data, device
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        self.optimizer = SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
         self.generators = {"objective": torch.Generator(device=device).manual_seed(stream_seed(seed, "objective"))}
         self.train_batched = batchify(data.train, recipe.batch_size)
         self.windows = num_windows(self.train_batched, recipe.bptt)
@@ -132,7 +133,7 @@ class Loop:
         return ""
 
     def state_dict(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "scheduler": {}}
+        return {"optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
