@@ -170,7 +170,10 @@ def _cmd_regime(args: argparse.Namespace) -> None:
     if missing:
         raise ValueError(f"no claims.json given for cell(s) {', '.join(missing)}")
     cells = [Cell(name, factors, claims[name], tuple(by_study.get(name, ()))) for name, factors in listed]
-    written = write_regime(cells, Path(args.out), args.sweep)
+    predictions = json.loads(args.predictions)
+    if not isinstance(predictions, list) or not all(isinstance(p, dict) for p in predictions):
+        raise ValueError("--predictions must be a JSON list of {claim, expect, why, cells} objects")
+    written = write_regime(cells, Path(args.out), args.sweep, predictions)
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
@@ -295,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("regime", help="the regime map of a sweep (regime.csv, regime.md, regime.png)")
     p.add_argument("--sweep", required=True, help="the sweep's name")
     p.add_argument("--cells", required=True, help="JSON list of [cell study name, {factor path: value}], in grid order")
+    p.add_argument("--predictions", default="[]",
+                   help="JSON list of the sweep's predictions, {claim, expect, why, cells: [cell names]} (ban.sweeps.predictions_of)")
     p.add_argument("--claims", nargs="+", required=True, help="results/<cell>/claims.json of every cell")
     p.add_argument("--metrics", nargs="+", required=True, help="every metrics.json of the cells")
     p.add_argument("--out", required=True, help="output folder (results/<sweep>)")

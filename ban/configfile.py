@@ -296,7 +296,7 @@ def prepare_config(config: dict, files: Iterable[str | Path], schema_path: str |
     the paper values or the tuning grids refuse)."""
     from snakemake.utils import validate
 
-    from ban.sweeps import SweepError, expand_sweeps
+    from ban.sweeps import SweepError, expand_sweeps, predictions_of
 
     problems = [line for path in files for line in config_file_problems(path)]
     problems += [f"config: {line}" for line in schema_problems(config, schema_path)]
@@ -304,6 +304,8 @@ def prepare_config(config: dict, files: Iterable[str | Path], schema_path: str |
         validate(config, str(schema_path))  # the defaults into each base study first
         try:
             config["studies"] = {**config.get("studies", {}), **expand_sweeps(config)}
+            for sweep in config["sweeps"]:
+                predictions_of(config, sweep)
         except SweepError as err:
             problems.append(f"config: {err}")
         else:

@@ -18,6 +18,19 @@ the base study (``*`` matches every lineage); the last may be new. A path whose 
 exist, a cell name that is not a plain name, or a cell that collides with a study or another
 cell is a ``SweepError`` naming the key. ``cells(config)`` lists, per sweep, each cell's study name
 and its factor values (the regime map's rows).
+
+A sweep may state what its map is expected to show, ``predictions``: a list of
+
+    claim:   a comparison of the map (``PREDICTABLE``: ban1_beats_teacher, best_ban_beats_teacher,
+             ban1_beats_tuned, best_ban_beats_tuned)
+    expect:  gain (its Holm verdict holds) or no gain (it does not)
+    cells:   factor path → the values it is made for (every cell when left out)
+    why:     the reason, in words (optional)
+
+``predictions_of(config, sweep)`` returns them with every cell's name each applies to, checked:
+an unknown claim, an ``expect`` other than the two, or a ``cells`` path or value the sweep's
+factors do not have is a ``SweepError`` naming the key; the regime map says how each came out
+(``ban.report.regime``).
 """
 
 from __future__ import annotations
@@ -27,6 +40,11 @@ import itertools
 import re
 
 NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
+
+
+PREDICTABLE = ("ban1_beats_teacher", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned")
+"""The claims a sweep's ``predictions`` may name (ids of ``ban.report.claims``)."""
+EXPECTATIONS = ("gain", "no gain")
 
 
 class SweepError(ValueError):
@@ -109,3 +127,28 @@ def expand_sweeps(config: dict) -> dict[str, dict]:
                     node[key] = copy.deepcopy(value)
             studies[name] = study
     return studies
+
+
+def predictions_of(config: dict, sweep: str) -> list[dict]:
+    """The sweep's ``predictions`` (module docstring), each as ``{"claim", "expect", "why", "cells":
+    [cell names it applies to]}``; a ``SweepError`` naming the key for one that does not fit the sweep."""
+    entry = config["sweeps"][sweep]
+    factors = entry.get("factors") or {}
+    rows = cells(config)[sweep]
+    out = []
+    for i, prediction in enumerate(entry.get("predictions") or []):
+        where = f"sweeps.{sweep}.predictions[{i}]"
+        if prediction.get("claim") not in PREDICTABLE:
+            raise SweepError(f"{where}.claim = {prediction.get('claim')!r}: allowed: {', '.join(PREDICTABLE)}")
+        if prediction.get("expect") not in EXPECTATIONS:
+            raise SweepError(f"{where}.expect = {prediction.get('expect')!r}: allowed: gain, no gain")
+        wanted = prediction.get("cells") or {}
+        for path, values in wanted.items():
+            if path not in factors:
+                raise SweepError(f"{where}.cells: {path!r} is not a factor of the sweep (factors: {', '.join(factors)})")
+            unknown = [v for v in values if v not in factors[path]]
+            if unknown:
+                raise SweepError(f"{where}.cells.{path}: {unknown} not among the factor's values {factors[path]}")
+        names = [name for name, values in rows if all(values[path] in wanted[path] for path in wanted)]
+        out.append({"claim": prediction["claim"], "expect": prediction["expect"], "why": prediction.get("why", ""), "cells": names})
+    return out

@@ -27,9 +27,17 @@ Inputs: for each cell of the sweep (``ban.sweeps``) its factor values, its ``cla
   ``(k of n seeds)`` when not every seed matches) and its BAN-1 − Teacher as ``chain: BAN-1 −
   Teacher Δ`` ... ``verdict (Holm)``; blank when no cell trains a chain from it.
 
-``regime_frame(cells)`` builds it; ``write_regime(cells, out_dir)`` writes ``regime.csv``,
-``regime.md`` and ``regime.png`` (each gain with its 95% interval, one panel per comparison, cells
-along the x axis labelled by their factor values).
+``regime_frame(cells)`` builds it; ``write_regime(cells, out_dir, sweep, predictions)`` writes
+``regime.csv``, ``regime.md`` and ``regime.png`` (each gain with its 95% interval, one panel per
+comparison, cells along the x axis labelled by their factor values). ``regime.md`` ends with one line
+per (cell, lineage) (``cell_lines``): BAN-1 against its teacher and against the tuned baseline, best
+BAN against the tuned baseline, and each of the sweep's predictions (``ban.sweeps.predictions_of``)
+for the cell with how it came out (``outcome``):
+
+- ``gain`` expected: *as predicted* when the verdict holds, *not shown* when it is not shown,
+  *contradicted* when it is reversed;
+- ``no gain`` expected: *contradicted* when the verdict holds, *as predicted* otherwise;
+- *not tested* where the map has no such comparison for the lineage.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from ban.report.frame import ReportInputError, is_number, read_metrics
 from ban.report.markdown import table_lines
 from ban.tasks import TASKS
 
-__all__ = ["Cell", "COMPARISONS", "regime_frame", "regime_markdown", "short_names", "write_regime"]
+__all__ = ["Cell", "COMPARISONS", "cell_lines", "outcome", "regime_frame", "regime_markdown", "short_names", "write_regime"]
 
 COMPARISONS = ("ban1_beats_teacher", "best_ban_beats_teacher", "ban1_beats_tuned", "best_ban_beats_tuned",
                "ban_k_beats_previous", "ens_beats_indep")
@@ -58,6 +66,11 @@ WITHOUT = " (without collapsed)"
 """The suffix of the comparison of a claims row recomputed without its collapsed members."""
 CHAIN = "chain: BAN-1 − Teacher"
 COLLAPSE_MARK = "⚠"
+PREDICTED_ROWS = {"ban1_beats_teacher": "BAN-1 − Teacher", "best_ban_beats_teacher": "best BAN − Teacher",
+                  "ban1_beats_tuned": "BAN-1 − Tuned", "best_ban_beats_tuned": "best BAN − Tuned"}
+"""The comparison of each claim a sweep's prediction may name (``ban.sweeps.PREDICTABLE``)."""
+LINE_ROWS = ("BAN-1 − Teacher", "BAN-1 − Tuned", "best BAN − Tuned")
+"""The comparisons of each cell's one line."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,43 @@ def regime_markdown(frame: pd.DataFrame, sweep: str, factors: list[str]) -> str:
     return "\n".join(lines + table_lines(header, rows)) + "\n"
 
 
+def outcome(expect: str, verdict: object) -> str:
+    """How a prediction (``expect``: gain or no gain) came out given its comparison's Holm verdict
+    (the module docstring)."""
+    if verdict not in ("holds", "not shown", "reversed"):
+        return "not tested"
+    if expect == "gain":
+        return {"holds": "as predicted", "not shown": "not shown", "reversed": "contradicted"}[verdict]
+    return "contradicted" if verdict == "holds" else "as predicted"
+
+
+def _marked_gain(record: dict, name: str) -> str:
+    """``_gain`` of ``name``, marked and followed by its value without collapsed members where they took part."""
+    text = _gain(record, name)
+    if _present(record.get(f"{name} collapsed")):
+        text = f"{COLLAPSE_MARK} {text}; without collapsed: {_gain(record, f'{name} without collapsed')}"
+    return text
+
+
+def cell_lines(frame: pd.DataFrame, predictions: list[dict]) -> list[str]:
+    """One Markdown bullet per (cell, lineage): ``LINE_ROWS`` as ``Δ [low, high] verdict``, the tuned
+    baseline, and each prediction for the cell as ``predicted <expect> in <comparison> (<why>): <outcome>``."""
+    lines = []
+    for record in frame.to_dict("records"):
+        gains = "; ".join(f"{name} {_marked_gain(record, name)}" for name in LINE_ROWS if f"{name} Δ" in record)
+        tuned = f" (Tuned: {record['tuned']}, {record.get('tuned setting')})" if _present(record.get("tuned")) else ""
+        line = f"- `{record['cell']}` ({record['lineage']}): {gains or 'no comparison'}{tuned}."
+        for prediction in predictions:
+            if record["cell"] not in prediction.get("cells", []):
+                continue
+            name = PREDICTED_ROWS[prediction["claim"]]
+            why = f" ({prediction['why']})" if prediction.get("why") else ""
+            came_out = outcome(prediction["expect"], record.get(f"{name} verdict (Holm)"))
+            line += f" Predicted {prediction['expect']} in {name}{why}: **{came_out}**."
+        lines.append(line)
+    return lines
+
+
 def plot_regime(frame: pd.DataFrame, factors: list[str], path: Path) -> Path:
     """``regime.png``: one panel per comparison, Δ with its 95% interval per (cell, lineage)."""
     import matplotlib
@@ -330,8 +380,9 @@ def plot_regime(frame: pd.DataFrame, factors: list[str], path: Path) -> Path:
     return path
 
 
-def write_regime(cells: list[Cell], out_dir: str | Path, sweep: str) -> list[Path]:
-    """Write ``regime.csv``, ``regime.md`` and ``regime.png`` of ``cells`` into ``out_dir``."""
+def write_regime(cells: list[Cell], out_dir: str | Path, sweep: str, predictions: list[dict] = ()) -> list[Path]:
+    """Write ``regime.csv``, ``regime.md`` (its table, then ``cell_lines`` with ``predictions``) and
+    ``regime.png`` of ``cells`` into ``out_dir``."""
     frame = regime_frame(cells)
     if frame.empty:
         raise ReportInputError(f"sweep {sweep}: no cell has metrics")
@@ -340,5 +391,9 @@ def write_regime(cells: list[Cell], out_dir: str | Path, sweep: str) -> list[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     csv, md = out_dir / "regime.csv", out_dir / "regime.md"
     frame.to_csv(csv, index=False, float_format="%.6g")
-    md.write_text(regime_markdown(frame, sweep, factors), encoding="utf-8")
+    lines = ["", "## Per cell", "", "Each cell and lineage in one line: BAN-1 against its teacher and against the tuned "
+             "baseline, best BAN against the tuned baseline (Δ [95% interval] Holm verdict, as in the table), and each "
+             "prediction the sweep states for the cell (configs: `predictions`), with how it came out.", "",
+             *cell_lines(frame, list(predictions))]
+    md.write_text(regime_markdown(frame, sweep, factors) + "\n".join(lines) + "\n", encoding="utf-8")
     return [csv, md, plot_regime(frame, factors, out_dir / "regime.png")]

@@ -10,7 +10,7 @@ import pytest
 from metrics_files import image_record, write_metrics
 
 from ban.report.frame import ReportInputError
-from ban.report.regime import Cell, comparisons_of, regime_frame, regime_markdown, short_names, write_regime
+from ban.report.regime import Cell, cell_lines, comparisons_of, outcome, regime_frame, regime_markdown, short_names, write_regime
 
 
 def claims_file(path, rows, tuned=None):
@@ -163,3 +163,37 @@ def test_factors_that_end_alike_are_told_apart_by_their_paths():
                            "lineage": "cnn"}])
     text = regime_markdown(frame, "sw", ["recipe.select", "lineages.*.teacher_recipe.select"])
     assert "| Cell | recipe.select | teacher_recipe.select | Lineage |" in text and "| sw.x | last | best_val | cnn |" in text
+
+
+@pytest.mark.parametrize("expect, verdict, came_out", [
+    ("gain", "holds", "as predicted"), ("gain", "not shown", "not shown"), ("gain", "reversed", "contradicted"),
+    ("no gain", "holds", "contradicted"), ("no gain", "not shown", "as predicted"), ("no gain", "reversed", "as predicted"),
+    ("gain", "not tested", "not tested"), ("no gain", None, "not tested"),
+])
+def test_how_a_prediction_came_out(expect, verdict, came_out):
+    assert outcome(expect, verdict) == came_out
+
+
+def test_each_cell_in_one_line_with_the_predictions_made_for_it(tmp_path):
+    fit = [(20.0, 50.0, 40.0), (30.0, 60.0, 60.0)]
+    last = cell(tmp_path, "sw.selectlast", {"recipe.select": "last"}, fit,
+                [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -5.0, -6.0, -4.0, 2, "holds"),
+                 ("ban1_beats_tuned", "cnn", "BAN-1 − Tuned", 1.5, 0.5, 2.5, 2, "reversed"),
+                 ("best_ban_beats_tuned", "cnn", "best BAN − Tuned", 1.0, -1.0, 3.0, 2, "not shown")],
+                tuned={"cnn": TUNED}, tune3=[(8.0, "early0"), (10.0, "early1")])
+    early = cell(tmp_path, "sw.selectbest_val", {"recipe.select": "best_val"}, fit,
+                 [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -0.16, -0.41, 0.09, 2, "not shown")])
+    predictions = [{"claim": "ban1_beats_teacher", "expect": "no gain", "why": "it memorised the noise", "cells": ["sw.selectlast"]},
+                   {"claim": "ban1_beats_teacher", "expect": "gain", "why": "", "cells": ["sw.selectbest_val"]},
+                   {"claim": "ban1_beats_tuned", "expect": "gain", "cells": ["sw.selectlast", "sw.selectbest_val"]}]
+    lines = cell_lines(regime_frame([last, early]), predictions)
+    assert lines == [
+        "- `sw.selectlast` (cnn): BAN-1 − Teacher -5.00 [-6.00, -4.00] holds; BAN-1 − Tuned +1.50 [+0.50, +2.50] reversed; "
+        "best BAN − Tuned +1.00 [-1.00, +3.00] not shown (Tuned: Tune-3, label_smoothing=0.1, select=best_val). "
+        "Predicted no gain in BAN-1 − Teacher (it memorised the noise): **contradicted**. "
+        "Predicted gain in BAN-1 − Tuned: **contradicted**.",
+        "- `sw.selectbest_val` (cnn): BAN-1 − Teacher -0.16 [-0.41, +0.09] not shown; BAN-1 − Tuned —; best BAN − Tuned —. "
+        "Predicted gain in BAN-1 − Teacher: **not shown**. Predicted gain in BAN-1 − Tuned: **not tested**.",
+    ]
+    text = write_regime([last, early], tmp_path / "out", "sw", predictions)[1].read_text(encoding="utf-8")
+    assert "\n## Per cell\n" in text and text.endswith("\n" + "\n".join(lines) + "\n")

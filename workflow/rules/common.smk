@@ -20,7 +20,7 @@ from ban.study import (
     spec_json,
     teacher_of,
 )
-from ban.sweeps import cells as sweep_cells
+from ban.sweeps import cells as sweep_cells, predictions_of
 from ban.tasks import TASKS, table_stems
 
 CODE = RuleCode()  # fingerprints of each rule's code (its AST, not comments or docstrings), from the imports of ban/ (ban/fingerprint.py)
@@ -253,6 +253,12 @@ def get_regime_cells(w):
     """params function: the sweep's cells and their factor values, as JSON for the command line
     (``{params.cells:q}`` quotes it)."""
     return json.dumps([[name, factors] for name, factors in SWEEPS[w.sweep]], sort_keys=True)
+
+
+def get_regime_predictions(w):
+    """params function: the sweep's predictions with the cells each applies to (ban/sweeps.py), as
+    JSON for the command line."""
+    return json.dumps(predictions_of(config, w.sweep), sort_keys=True)
 
 
 IDENTITY_MARKERS = ".snakemake/ban/identity"

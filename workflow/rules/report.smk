@@ -134,9 +134,11 @@ rule regime:
         "../../environment.yml"
     params:
         cells=get_regime_cells,
+        predictions=get_regime_predictions,
         out=get_output_dir,
         code=get_report_code("regime"),
     shell:
-        "python -m ban regime --sweep {wildcards.sweep:q} --cells {params.cells:q} --claims {input.claims:q}"
+        "python -m ban regime --sweep {wildcards.sweep:q} --cells {params.cells:q}"
+        " --predictions {params.predictions:q} --claims {input.claims:q}"
         " --metrics {input.metrics:q} --out {params.out:q} > {log:q} 2>&1"
         " && python -m ban record {output:q} >> {log:q} 2>&1"
