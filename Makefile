@@ -32,7 +32,7 @@ regimes: setup data
 # One pytest worker per core (pytest-xdist), each test file on one worker: its module fixtures
 # (the SLURM cluster, the finished tiny study) are set up once per worker that needs them.
 test: setup data
-	$(PYTHON) -m pytest -q -n $(CORES) --dist loadfile
+	$(PYTHON) -m pytest -q -n $(CORES) --dist loadfile --durations=25
 
 # The tests that run no Snakemake, no benchmark and no fresh torch process (tests/conftest.py marks
 # tests/workflow/, tests/bench/ and torch_process tests slow): about a minute on 2 idle cores.

@@ -31,7 +31,7 @@ from ban.collapse import collapse_scores
 from ban.datasets.text import TextData, batchify, bptt_windows, num_windows
 from ban.models import build_model
 from ban.models.lm import detach_hidden
-from ban.runtime import autocast
+from ban.runtime import TrainingError, autocast
 from ban.seeds import stream_seed
 from ban.sgd import SGD
 from ban.step import teacher_confidence
@@ -45,9 +45,14 @@ Recipe = TextRecipe
 """The task interface's name for the recipe (``ban.tasks``)."""
 
 
+MAX_LOG = math.log(np.finfo(np.float64).max)
+"""The largest mean NLL whose perplexity is a float (about 709.8)."""
+
+
 def perplexity(mean_nll: float) -> float:
-    """``exp(mean NLL per token)``; a uniform model over ``V`` words has perplexity ``V``."""
-    return math.exp(mean_nll)
+    """``exp(mean NLL per token)``; a uniform model over ``V`` words has perplexity ``V``; ``inf``
+    where it exceeds the largest float (a mean NLL above about 709.8)."""
+    return math.exp(mean_nll) if mean_nll < MAX_LOG else math.inf
 
 
 @torch.inference_mode()
@@ -179,6 +184,9 @@ class Loop:
         row["lr"] = self.optimizer.param_groups[0]["lr"]
         val_nll, _ = evaluate(self.model, self.data.val, self.recipe.eval_batch_size, self.recipe.bptt, self.recipe.precision)
         row["val_ppl"] = perplexity(val_nll)
+        if not math.isfinite(row["val_ppl"]):
+            raise TrainingError(f"training diverged in epoch {epoch + 1} (validation perplexity exp({val_nll:.4g}) is not a "
+                                f"finite number); {self.divergence_hint}")
         if self.recipe.decays(history[-1]["val_ppl"] if history else None, row["val_ppl"]):
             for group in self.optimizer.param_groups:
                 group["lr"] *= self.recipe.plateau_factor

@@ -164,3 +164,15 @@ def test_bad_recipes_and_missing_teacher_fail_in_one_line(tmp_path):
         run_member(make_spec(milestones=[3]), tmp_path, None, "cpu", log=quiet)
     with pytest.raises(TrainingError, match="needs a teacher checkpoint"):
         run_member(make_spec("gen1", "ban"), tmp_path, None, "cpu", log=quiet)
+
+
+def test_a_perplexity_past_the_largest_float_is_infinite():
+    assert perplexity(700.0) == pytest.approx(math.exp(700.0)) and perplexity(710.0) == math.inf
+
+
+def test_a_rate_that_blows_up_the_validation_loss_stops_with_one_clear_line(tmp_path):
+    """lr 1000 keeps the clipped training loss finite while the validation NLL leaves the floats."""
+    with pytest.raises(TrainingError, match=r"^training diverged in epoch 1 \(validation perplexity exp\(.*\) is not a finite "
+                                            r"number\); lower recipe.lr or recipe.clip$"):
+        run_member(make_spec(lr=1000.0), tmp_path, None, "cpu", log=quiet)
+    assert not (tmp_path / "metrics.json").exists()
