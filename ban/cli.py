@@ -26,6 +26,7 @@ def _json_arg(text: str) -> dict:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    from ban.collapse import warn_if_collapsed
     from ban.environment import environment
     from ban.guard import member_lock
     from ban.identity import member_identity
@@ -41,13 +42,14 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     with store.training(identity.key, log):  # one training of an identity at a time; the others restore it
         with member_lock(out):  # the store first, before torch is imported: a restore takes a second
-            if store.restore(identity, out, spec, log) is not None:
+            restored = store.restore(identity, out, spec, log)
+            if restored is not None:
                 (out / "resume.pt").unlink(missing_ok=True)
+                warn_if_collapsed(out, restored)
                 return
 
         import torch
 
-        from ban.collapse import warn_if_collapsed
         from ban.lifecycle import run_member
 
         if args.threads:

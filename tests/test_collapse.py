@@ -130,3 +130,18 @@ def test_the_training_job_ends_with_one_warning_line(tiny_spec, tmp_path, monkey
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     reasons = json.loads((collapsed / "metrics.json").read_text())["collapse_reasons"]
     assert lines == [f"warning: {collapsed}: collapsed ({'; '.join(reasons)})"]
+
+
+def test_a_collapsed_training_restored_from_the_store_is_warned_about_too(tiny_spec, tmp_path, monkeypatch, capsys):
+    from ban.cli import main
+
+    monkeypatch.setenv("BAN_STORE", str(tmp_path / "store"))
+    spec = json.dumps(collapsing(tiny_spec))
+    first, second = tmp_path / "results/a/cnn/seed0/gen0", tmp_path / "results/b/cnn/seed0/gen0"
+    assert main(["train", "--spec", spec, "--out", str(first), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--spec", spec, "--out", str(second), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "restored" in captured.out  # from the store, not trained again
+    reasons = json.loads((second / "metrics.json").read_text())["collapse_reasons"]
+    assert [line for line in captured.err.splitlines() if line.strip()] == [f"warning: {second}: collapsed ({'; '.join(reasons)})"]
