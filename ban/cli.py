@@ -343,4 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             message = f"missing key {message}"
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`python -m ban status | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 141
     return 0

@@ -80,3 +80,13 @@ def test_a_data_root_named_on_the_command_line_is_used(model, tiny_spec, tmp_pat
     assert out.returncode == 0, out.stderr
     assert 0 <= json.loads(out.stdout)["test_error"] <= 100
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
+    """``python -m ban status | head``: the pipe closes before the first line is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "ban", "status", "--configfile", str(REPO / "tests/workflow/tiny.yaml")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and err == "", err
