@@ -93,13 +93,18 @@ TUNED = {"column": "Tune-3", "member": "tune3", "chosen_on": "validation", "seed
          "setting": {"objective_args.label_smoothing": 0.1, "recipe.select": "best_val"}}
 
 
-def test_the_tuned_baseline_its_gains_and_the_chain_trained_from_it(tmp_path):
-    fit = [(20.0, 50.0, 40.0), (30.0, 60.0, 60.0)]
-    last = cell(tmp_path, "sw.selectlast", {"recipe.select": "last"}, fit,
+def selectlast(tmp_path, fit, **extra):
+    """The last-epoch cell: BAN-1 beats its teacher, loses to the tuned baseline (Tune-3), best BAN not shown."""
+    return cell(tmp_path, "sw.selectlast", {"recipe.select": "last"}, fit,
                 [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -5.0, -6.0, -4.0, 2, "holds"),
                  ("ban1_beats_tuned", "cnn", "BAN-1 − Tuned", 1.5, 0.5, 2.5, 2, "reversed"),
                  ("best_ban_beats_tuned", "cnn", "best BAN − Tuned", 1.0, -1.0, 3.0, 2, "not shown")],
-                gen0_identities=("last0", "last1"), tuned={"cnn": TUNED}, tune3=[(8.0, "early0"), (10.0, "early1")])
+                tuned={"cnn": TUNED}, tune3=[(8.0, "early0"), (10.0, "early1")], **extra)
+
+
+def test_the_tuned_baseline_its_gains_and_the_chain_trained_from_it(tmp_path):
+    fit = [(20.0, 50.0, 40.0), (30.0, 60.0, 60.0)]
+    last = selectlast(tmp_path, fit, gen0_identities=("last0", "last1"))
     early = cell(tmp_path, "sw.selectbest_val", {"recipe.select": "best_val"}, fit,
                  [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -0.16, -0.41, 0.09, 2, "not shown")],
                  gen0_identities=("early0", "early1"),
@@ -176,11 +181,7 @@ def test_how_a_prediction_came_out(expect, verdict, came_out):
 
 def test_each_cell_in_one_line_with_the_predictions_made_for_it(tmp_path):
     fit = [(20.0, 50.0, 40.0), (30.0, 60.0, 60.0)]
-    last = cell(tmp_path, "sw.selectlast", {"recipe.select": "last"}, fit,
-                [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -5.0, -6.0, -4.0, 2, "holds"),
-                 ("ban1_beats_tuned", "cnn", "BAN-1 − Tuned", 1.5, 0.5, 2.5, 2, "reversed"),
-                 ("best_ban_beats_tuned", "cnn", "best BAN − Tuned", 1.0, -1.0, 3.0, 2, "not shown")],
-                tuned={"cnn": TUNED}, tune3=[(8.0, "early0"), (10.0, "early1")])
+    last = selectlast(tmp_path, fit)
     early = cell(tmp_path, "sw.selectbest_val", {"recipe.select": "best_val"}, fit,
                  [("ban1_beats_teacher", "cnn", "BAN-1 − Teacher", -0.16, -0.41, 0.09, 2, "not shown")])
     predictions = [{"claim": "ban1_beats_teacher", "expect": "no gain", "why": "it memorised the noise", "cells": ["sw.selectlast"]},
