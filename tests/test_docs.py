@@ -174,7 +174,6 @@ def test_every_committed_map_with_per_seed_data_is_recomputed_from_it(regime):
     assert not map_disagreements(regime)
 
 
-@pytest.mark.xfail(strict=True, reason="regenerated with per-seed data by the regime rerun (issue 33)")
 def test_committed_maps_have_per_seed_data():
     assert not maps_lacking_per_seed_data(), f"cells without scores.csv: {maps_lacking_per_seed_data()}"
 
