@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ban.files import DiskFullError, atomic_write, json_bytes, sha256_file, write_bytes  # noqa: F401  (re-exported)
+from ban.files import DiskFullError, atomic_write, json_bytes, sha256_file, write_bytes, write_json  # noqa: F401  (re-exported)
 from ban.identity import RECORDED_FILES
 
 MODEL_FORMAT = "ban.model/1"
@@ -46,10 +46,6 @@ def save_torch(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     write_bytes(path, buffer.getvalue())
-
-
-def save_json(obj: Any, path: Path) -> None:
-    write_bytes(path, json_bytes(obj))
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -92,7 +88,7 @@ def save_member(out_dir: Path, model: torch.nn.Module, model_info: dict, dataset
     save_npz(out_dir / "predictions.npz", **predictions)
     save_model(out_dir / "model.pt", model, model_info, dataset, spec)
     metrics = {**metrics, "files": {name: sha256_file(out_dir / name) for name in RECORDED_FILES}}
-    save_json(metrics, out_dir / "metrics.json")
+    write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 

@@ -78,15 +78,15 @@ def _cmd_check(args: argparse.Namespace) -> None:
 
 
 def _cmd_ensemble(args: argparse.Namespace) -> None:
-    from ban.checkpoint import save_json
     from ban.ensemble import ensemble
+    from ban.files import write_json
     from ban.metrics import score_summary
 
     out = Path(args.out)
     metrics = ensemble([Path(d) for d in args.members], args.name or out.parent.name)
     if args.code:
         metrics["code"] = args.code
-    save_json(metrics, out)
+    write_json(out, metrics)
     print(f"{metrics['member']} of {', '.join(metrics['members'])}: {score_summary(metrics)}")
 
 

@@ -41,9 +41,14 @@ and third-party packages are not followed):
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
+import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ban.files import write_json
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -92,57 +97,63 @@ def module_files(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[s
     return modules
 
 
-def _in_function(tree: ast.AST) -> set[int]:
-    """ids of the nodes inside a function or lambda body (their imports run only when called)."""
-    inside: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            inside.update(id(child) for child in ast.walk(node) if child is not node)
-    return inside
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-def _imports_dynamically(tree: ast.AST) -> bool:
-    """Whether the code calls ``importlib.import_module`` or ``__import__``."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if called in ("import_module", "__import__"):
-                return True
-    return False
+def _called_name(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _import_targets(node: ast.AST, package: str) -> list[str]:
+    """The dotted names an ``import`` or ``from … import`` statement can load (relative ones
+    resolved against ``package``)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        base_parts = package.split(".")
+        base_parts = base_parts[: len(base_parts) - (node.level - 1)] if node.level > 1 else base_parts
+        base = ".".join([*base_parts, *([node.module] if node.module else [])])
+    else:
+        base = node.module or ""
+    return [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
 
 
 def _imports(name: str, is_package: bool, tree: ast.AST, known: set[str]) -> tuple[set[str], set[str]]:
-    """(every module of ``known`` the tree imports, the subset imported at module level)."""
+    """(every module of ``known`` the tree imports, the subset imported at module level), from one
+    walk of the tree. Everything below a function or lambda node (its body, and also its decorators
+    and default values) counts as inside it. Module names in string literals count only when the
+    module imports dynamically (calls ``importlib.import_module`` or ``__import__``)."""
     package = name if is_package else name.rpartition(".")[0]
-    inside = _in_function(tree)
-    dynamic = _imports_dynamically(tree)
     uses: set[str] = set()
     runs: set[str] = set()
-    for node in ast.walk(tree):
-        targets: list[str] = []
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".")
-                base_parts = base_parts[: len(base_parts) - (node.level - 1)] if node.level > 1 else base_parts
-                base = ".".join([*base_parts, *([node.module] if node.module else [])])
-            else:
-                base = node.module or ""
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
-        elif not dynamic:
-            pass
+    literal_targets: list[tuple[list[str], bool]] = []
+    dynamic = False
+
+    def record(targets: list[str], inside: bool) -> None:
+        found = {target for target in targets if target in known and target != name}
+        uses.update(found)
+        if not inside:
+            runs.update(found)
+
+    todo: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while todo:
+        node, inside = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            record(_import_targets(node, package), inside)
+        elif isinstance(node, ast.Call):
+            dynamic = dynamic or _called_name(node) in ("import_module", "__import__")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
-            targets = [node.value]
+            literal_targets.append(([node.value], inside))
         elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
             prefix = str(node.values[0].value)
             if prefix.endswith(".") and prefix[:-1] in known:
-                targets = [module for module in known if module.startswith(prefix)]
-        found = {target for target in targets if target in known and target != name}
-        uses |= found
-        if id(node) not in inside:
-            runs |= found
+                literal_targets.append(([module for module in known if module.startswith(prefix)], inside))
+        inside_children = inside or isinstance(node, _FUNCTIONS)
+        todo.extend((child, inside_children) for child in ast.iter_child_nodes(node))
+    if dynamic:
+        for targets, inside in literal_targets:
+            record(targets, inside)
     return uses, runs
 
 
@@ -187,18 +198,57 @@ def code_text(tree: ast.AST) -> str:
     return "".join(parts)
 
 
+CACHE_FILE = "__pycache__/code-fingerprints.json"
+"""Below the package root: each module's ``uses``, ``runs`` and ``code``, keyed by the sha256 of its
+source bytes, under a salt of the Python version, the set of module names and this file's bytes
+(``import_graph``). Like Python's own ``__pycache__``: a cache that is missing, unreadable, of
+another salt or not writable costs a parse, never a wrong answer."""
+
+
+def _cache_salt(known: set[str]) -> str:
+    digest = hashlib.sha256(f"{sys.version}\0{' '.join(sorted(known))}\0".encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, salt: str) -> dict:
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    modules = cached.get("modules") if isinstance(cached, dict) and cached.get("salt") == salt else None
+    return modules if isinstance(modules, dict) else {}
+
+
+def _write_cache(path: Path, salt: str, modules: dict) -> None:
+    with contextlib.suppress(OSError, ValueError):  # a read-only package, a full disk: parse next time
+        write_json(path, {"salt": salt, "modules": modules})
+
+
 def import_graph(root: Path = PACKAGE_DIR, package: str | None = None) -> dict[str, Module]:
     """Every module below ``root`` with the package modules it imports (see the module doc) and
-    the sha256 of its code (``code_text``), from one parse of each file."""
+    the sha256 of its code (``code_text``), from one parse of each file whose source bytes the
+    cache (``CACHE_FILE``) does not hold."""
     files = module_files(root, package)
     known = set(files)
+    cache_path, salt = Path(root) / CACHE_FILE, _cache_salt(known)
+    cached = _read_cache(cache_path, salt)
+    fresh: dict[str, dict] = {}
     graph = {}
     for name, path in files.items():
         is_package = path.name == "__init__.py"
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-        uses, runs = _imports(name, is_package, tree, known)
-        code = hashlib.sha256(code_text(tree).encode()).hexdigest()
-        graph[name] = Module(name, path, is_package, frozenset(uses), frozenset(runs), code)
+        source = path.read_bytes()
+        source_hash = hashlib.sha256(source).hexdigest()
+        entry = cached.get(name)
+        if not (isinstance(entry, dict) and entry.get("source") == source_hash):
+            tree = ast.parse(source, filename=str(path))
+            uses, runs = _imports(name, is_package, tree, known)
+            code = hashlib.sha256(code_text(tree).encode()).hexdigest()
+            entry = {"source": source_hash, "uses": sorted(uses), "runs": sorted(runs), "code": code}
+        fresh[name] = entry
+        graph[name] = Module(name, path, is_package, frozenset(entry["uses"]), frozenset(entry["runs"]), entry["code"])
+    if fresh != cached:
+        _write_cache(cache_path, salt, fresh)
     return graph
 
 

@@ -1,13 +1,16 @@
 """Leaf helpers every trainer shares: the one-line training error, the device, autocast.
 
-Imports nothing of ``ban``.
+Imports nothing of ``ban``, and torch only inside the functions that use it: ``TrainingError`` is
+raised by the recipe checks, which the Snakefile and every job run before (or without) a training.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class TrainingError(ValueError):
@@ -16,6 +19,8 @@ class TrainingError(ValueError):
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` → CUDA when available, else CPU; a CUDA device without CUDA → ``TrainingError``."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -36,4 +41,6 @@ def autocast(device: torch.device, precision: str, auto_bf16: bool = True):
     models (``auto_bf16=False``) run fp32 unless bf16 is asked for, with the default cache."""
     if precision_in_effect(device, precision, auto_bf16) == "fp32":
         return contextlib.nullcontext()
+    import torch
+
     return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False if auto_bf16 else None)

@@ -68,7 +68,7 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "metrics.json"
-    ckpt_io.save_json({"a": 1}, target)
+    ckpt_io.write_json(target, {"a": 1})
 
     def fail(tmp):
         tmp.write_text("half")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ban.fingerprint import ENTRY_MODULES, FingerprintError, RuleCode, closure, code_text, fingerprint, import_graph
+from ban.fingerprint import CACHE_FILE, ENTRY_MODULES, FingerprintError, RuleCode, closure, code_text, fingerprint, import_graph
 
 FILES = {
     # a lazy attribute hook: its import runs only when someone imports the package by name
@@ -229,3 +229,50 @@ def test_the_graph_holds_the_code_and_fingerprints_read_no_file(package):
     before = fingerprint("pkg.a", graph=graph)
     shutil.rmtree(package)
     assert fingerprint("pkg.a", graph=graph) == before
+
+
+def _parses(monkeypatch) -> list[str]:
+    """The files ``import_graph`` parses from now on (a spy on ``ast.parse``)."""
+    parsed: list[str] = []
+    real_parse = ast.parse
+
+    def spy(source, filename="<unknown>", *args, **kwargs):
+        parsed.append(Path(filename).name)
+        return real_parse(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr("ban.fingerprint.ast.parse", spy)
+    return parsed
+
+
+def _as_data(graph):
+    return {name: (sorted(m.uses), sorted(m.runs), m.code) for name, m in graph.items()}
+
+
+def test_the_cache_saves_every_parse_and_never_hides_an_edit(package, monkeypatch):
+    first = _as_data(import_graph(package))
+    assert (package / CACHE_FILE).is_file()
+    parsed = _parses(monkeypatch)
+    assert _as_data(import_graph(package)) == first and parsed == []
+    (package / "e.py").write_text("thing = 'pkg.other'\n")  # a code edit: parsed again, its code changes
+    second = _as_data(import_graph(package))
+    assert parsed == ["e.py"]
+    assert second["pkg.e"][2] != first["pkg.e"][2]
+    assert {**second, "pkg.e": None} == {**first, "pkg.e": None}
+    (package / "f.py").write_text("from pkg import e\n")  # a new module: every entry is recomputed (names are the salt)
+    parsed.clear()
+    assert "pkg.e" in import_graph(package)["pkg.f"].uses and len(parsed) == len(FILES) + 1
+
+
+@pytest.mark.parametrize("damage", ["not json", "foreign salt", "no folder"])
+def test_a_damaged_foreign_or_unwritable_cache_costs_a_parse_not_a_wrong_answer(package, monkeypatch, damage):
+    fresh = _as_data(import_graph(package))
+    cache = package / CACHE_FILE
+    if damage == "not json":
+        cache.write_text("{half")
+    elif damage == "foreign salt":
+        cache.write_text(cache.read_text().replace('"salt": "', '"salt": "0'))
+    else:  # __pycache__ is a file: nothing can be written there
+        shutil.rmtree(cache.parent)
+        cache.parent.write_text("")
+    parsed = _parses(monkeypatch)
+    assert _as_data(import_graph(package)) == fresh and len(parsed) == len(FILES)

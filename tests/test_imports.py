@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from ban.fingerprint import import_graph
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def find_cycle(graph) -> list[str] | None:
@@ -55,3 +61,23 @@ def test_leaf_modules_import_nothing_of_ban():
     for torch_free in ("ban.tasks", "ban.datasets", "ban.datasets.registry", "ban.study", "ban.member_kinds"):
         source = graph[torch_free].path.read_text()
         assert "import torch" not in source, f"{torch_free} must stay torch-free (the workflow imports it at DAG time)"
+
+
+WITHOUT_TORCH = {
+    "the Snakefile and its rules": ("ban.configfile", "ban.failures", "ban.fingerprint", "ban.integrity", "ban.member_kinds", "ban.plan",
+                                    "ban.store", "ban.study", "ban.sweeps", "ban.tasks", "ban.datasets", "ban.devices", "ban.written"),
+    "a training restored from the store (ban.cli's train before its store lookup)": ("ban.cli", "ban.collapse", "ban.environment",
+                                                                                      "ban.guard", "ban.identity", "ban.store"),
+    "an ensemble job": ("ban.ensemble", "ban.files", "ban.metrics"),
+    "ban status": ("ban.status",),
+}
+
+
+@pytest.mark.parametrize("who", WITHOUT_TORCH)
+def test_what_needs_no_training_never_imports_torch(who):
+    """Importing torch costs seconds; the workflow's parse (every Snakemake invocation), a restore
+    and an ensemble pay none of it (a fresh process: this one has torch loaded)."""
+    heavy = "('torch', 'scipy', 'matplotlib')"
+    code = f"import sys; import {', '.join(WITHOUT_TORCH[who])}; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", f"{who} imports {out.stdout.strip()}"

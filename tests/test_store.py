@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ban.checkpoint import DiskFullError, save_json
-from ban.files import sha256_file
+from ban.checkpoint import DiskFullError
+from ban.files import sha256_file, write_json
 from ban.identity import member_identity
 from ban.lifecycle import run_member
 from ban.store import LOCKS, Store
@@ -132,7 +132,7 @@ def finished(folder: Path, spec: dict, store: Store) -> str:
         (folder / name).write_text(f"{name} of seed {spec['train_seed']}\n")
     identity = member_identity(spec)
     files = {name: sha256_file(folder / name) for name in ("model.pt", "predictions.npz")}
-    save_json({**identity.record(), "files": files}, folder / "metrics.json")
+    write_json(folder / "metrics.json", {**identity.record(), "files": files})
     assert store.keep(identity, folder, spec, log=pytest.fail)
     return identity.key
 
@@ -236,9 +236,9 @@ def test_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):
     """Writing on a full disk: one line naming the folder and the bytes needed (``error:`` from the
     command line, no traceback); the file being replaced keeps its previous content."""
     with tiny_disk(tmp_path / "full", "96k") as disk:
-        save_json({"kept": True}, disk / "metrics.json")
+        write_json(disk / "metrics.json", {"kept": True})
         with pytest.raises(DiskFullError, match=r"no space left on device to write metrics\.json \([\d,]+ bytes needed"):
-            save_json({"big": "x" * 200_000}, disk / "metrics.json")
+            write_json(disk / "metrics.json", {"big": "x" * 200_000})
         assert json.loads((disk / "metrics.json").read_text()) == {"kept": True}
         out = ban("train", "--spec", json.dumps(TINY_SPEC), "--out", str(disk / "gen0"), "--device", "cpu",
                   store=tmp_path / "store", cwd=tmp_path)
@@ -308,7 +308,7 @@ def test_a_restore_names_the_member_that_asked_and_drops_the_trainers_tuning_poi
     tune = {**TINY_SPEC, "member": "tune1", "tuning_point": point}
     folder = tmp_path / "tune1"
     finished(folder, tune, store)
-    save_json({**json.loads((folder / "metrics.json").read_text()), "member": "tune1", "tuning_point": point}, folder / "metrics.json")
+    write_json(folder / "metrics.json", {**json.loads((folder / "metrics.json").read_text()), "member": "tune1", "tuning_point": point})
     key = member_identity(tune).key
     store.keep(member_identity(tune), folder, tune, log=lambda line: None)
     assert json.loads((store.entry(key) / "metrics.json").read_text())["tuning_point"] == point  # the stored record has it
