@@ -24,6 +24,8 @@ has the schema's defaults filled in and its sweeps expanded.
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -143,9 +145,22 @@ def config_file_problems(path: str | Path) -> list[str]:
     return duplicates + yte_problems(path)
 
 
+def load_schema(schema_path: str | Path) -> dict:
+    """The JSON schema at ``schema_path``, parsed once per process while the file keeps its size and
+    mtime (libyaml's loader where PyYAML has it); each caller gets its own copy."""
+    path = Path(schema_path).resolve()
+    stat = path.stat()
+    return copy.deepcopy(_read_schema(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_schema(path: str, mtime_ns: int, size: int) -> dict:
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def schema_defaults(schema_path: str | Path, definition: str) -> dict:
     """``{key: default}`` of the properties of ``$defs/<definition>`` in the schema that have one."""
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = load_schema(schema_path)
     properties = schema["$defs"][definition].get("properties", {})
     return {key: spec["default"] for key, spec in properties.items() if isinstance(spec, dict) and "default" in spec}
 
@@ -182,7 +197,7 @@ def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
     ``description``; a string where a number belongs (YAML 1.1 reads ``1e12`` as text) says so."""
     import jsonschema
 
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = load_schema(schema_path)
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = []
     for error in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -208,7 +223,6 @@ def paper_problems(config: Mapping, lineage_defaults: Mapping | None = None) -> 
     them (``ban.report.paper.parse_paper_key``)."""
     from ban.datasets import DatasetError, dataset_task
     from ban.member_kinds import MemberError, column_label, column_sort_key
-    from ban.report.paper import parse_paper_key
     from ban.study import StudyError, all_members
     from ban.tasks import get_task
 
@@ -219,6 +233,8 @@ def paper_problems(config: Mapping, lineage_defaults: Mapping | None = None) -> 
         lineages = study.get("lineages") if isinstance(study, Mapping) else None
         if not isinstance(paper, Mapping) or not isinstance(lineages, Mapping):
             continue
+        from ban.report.paper import parse_paper_key  # pandas: only for a study that lists paper numbers
+
         try:
             task = get_task(dataset_task(study.get("dataset", {}).get("name")))
         except (DatasetError, AttributeError, TypeError, ValueError):
@@ -266,7 +282,7 @@ def tuning_problems(config: Mapping, schema_path: str | Path) -> list[str]:
 
     from ban.study import TUNING_ARGS
 
-    recipe = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))["$defs"]["recipe"]["properties"]
+    recipe = load_schema(schema_path)["$defs"]["recipe"]["properties"]
     allowed = {f"recipe.{key}": value for key, value in recipe.items()}
     allowed.update({f"objective_args.{name}": {"type": "number", "minimum": 0, "exclusiveMaximum": 1} for name in TUNING_ARGS})
     allowed_text = f"recipe.<{'|'.join(recipe)}> or " + " or ".join(f"objective_args.{name}" for name in TUNING_ARGS)

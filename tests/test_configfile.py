@@ -10,7 +10,7 @@ import pytest
 import yaml
 from snakemake.common.configfile import load_configfile
 
-from ban.configfile import config_file_problems, schema_defaults, schema_problems, tuning_problems, yte_problems
+from ban.configfile import config_file_problems, load_schema, schema_defaults, schema_problems, tuning_problems, yte_problems
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -139,3 +139,16 @@ def test_tuning_keys_and_values_are_one_line_each():
     lineage["teacher_recipe"] = {"select": "early"}
     assert schema_problems(config, SCHEMA) == [
         "studies.tiny.lineages.cnn.teacher_recipe.select: 'early' is not one of ['last', 'best_val']"]
+
+
+def test_the_schema_is_read_once_until_the_file_changes(tmp_path):
+    """load_schema parses a schema once per process while its file keeps its size and mtime; an edit
+    is read, and a caller that changes its copy changes no other caller's."""
+    schema = tmp_path / "schema.yaml"
+    schema.write_text("type: object\nproperties:\n  a: {type: integer}\n")
+    first = load_schema(schema)
+    first["properties"]["a"]["type"] = "string"
+    assert load_schema(schema) == {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert schema_problems({"a": "x"}, schema) == ["a: 'x' is not of type 'integer'"]
+    schema.write_text("type: object\nproperties:\n  a: {type: string}\n\n")  # another size and mtime
+    assert schema_problems({"a": "x"}, schema) == []

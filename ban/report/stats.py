@@ -178,7 +178,8 @@ class Paired:
     """Paired differences of one comparison: ``n`` pairs, their ``mean``, the t interval
     (``low``/``high``, None for one pair), ``wins`` (d < 0), ``ties`` (d = 0), the sd of the
     differences (``sd``, ddof = 1), the two-sided ``p_value`` and the minimum detectable effect
-    ``mde`` (None for one pair)."""
+    ``mde`` (None for one pair; computed when first read, at confidence ``level``: the power
+    calculation imports scipy.stats, which only the claims need)."""
 
     n: int
     mean: float
@@ -188,7 +189,11 @@ class Paired:
     ties: int
     sd: float | None = None
     p_value: float | None = None
-    mde: float | None = None
+    level: float = LEVEL
+
+    @property
+    def mde(self) -> float | None:
+        return mde(self.n, self.sd, self.level)
 
 
 def paired(diffs: Iterable[float], level: float = LEVEL) -> Paired:
@@ -197,4 +202,4 @@ def paired(diffs: Iterable[float], level: float = LEVEL) -> Paired:
     mean, low, high = t_interval(values, level)
     sd = _mean_sd(np.asarray(values))[1] if len(values) >= 2 else None
     return Paired(len(values), mean, low, high, sum(d < 0 for d in values), sum(d == 0 for d in values),
-                  sd, p_value(values), mde(len(values), sd, level))
+                  sd, p_value(values), level)

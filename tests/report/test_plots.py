@@ -147,3 +147,16 @@ def test_plots_read_the_frame_not_the_tables():
 def test_control_bars_are_teacher_ban1_and_every_control():
     assert CONTROL_COLUMNS[:5] == ("Teacher", "BAN-1", "BAN+L", "CWTM", "DKPP")
     assert CONTROL_COLUMNS[2:] == tuple(control.label for control in CONTROLS.values())
+
+
+def test_tables_and_plots_leave_the_power_analysis_to_the_claims(tmp_path):
+    """The minimum detectable effect (scipy.stats: seconds per job) is computed when the claims read
+    it, not by the tables and plots of the same rows."""
+    paths = [str(write_metrics(tmp_path, "cnn", seed, member, score))
+             for seed in (0, 1, 2) for member, score in (("gen0", 10.0 + seed), ("gen1", 9.0 + seed / 2))]
+    code = ("import sys; from ban.report.tables import write_tables; from ban.report.plots import write_plots; "
+            "paths = sys.argv[2:]; write_tables(paths, sys.argv[1]); write_plots(paths, sys.argv[1] + '/plots'); "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out"), *paths], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "False" and (tmp_path / "out/plots/gains.png").is_file()
