@@ -13,7 +13,7 @@ bytes are the same in every study that asks for the training.
 (finished epochs), "model", "optimizer" (``ban.sgd.SGD.state_dict``: rates and momentum buffers), "history",
 "rng"}`` and the task loop's own keys (the image loop's ``best`` with ``select: best_val``).
 
-A full disk while writing is one line (:class:`DiskFullError`) naming the folder, the bytes
+A full disk while writing is one line (``ban.files.DiskFullError``) naming the folder, the bytes
 needed and the bytes free; the file being written keeps its previous content.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ban.files import DiskFullError, atomic_write, json_bytes, sha256_file, write_bytes, write_json  # noqa: F401  (re-exported)
+from ban.files import sha256_file, write_bytes, write_json
 from ban.identity import RECORDED_FILES
 
 MODEL_FORMAT = "ban.model/1"

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ban.checkpoint import DiskFullError
-from ban.files import sha256_file, write_json
+from ban.files import DiskFullError, sha256_file, write_json
 from ban.identity import member_identity
 from ban.lifecycle import run_member
 from ban.store import LOCKS, Store
