@@ -34,6 +34,8 @@ from unittest import mock
 import pytest
 import yaml
 
+from tests.workflow.conftest import run_snakemake
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "configs"
 
@@ -154,7 +156,7 @@ SIZE_CASES = [
 
 
 @pytest.mark.parametrize("config_file,study,lineage_name,role", SIZE_CASES)
-def test_model_sizes_match_the_paper(dry_runs, config_file, study, lineage_name, role):
+def test_model_sizes_match_the_paper(config_file, study, lineage_name, role):
     s = load(config_file)["studies"][study]
     model = s["lineages"][lineage_name][role]
     classes = NUM_CLASSES[s["dataset"]["name"]]
@@ -178,31 +180,14 @@ def test_table1_and_2_use_the_63m_densenet_for_the_papers_112_33():
 
 
 # ---------------------------------------------------------------------------------------------
-# Dry runs: all four start at once, with the first size test, and run while the sizes are counted.
+# Dry runs
 # ---------------------------------------------------------------------------------------------
 
 
-def _dry_run(config_file: str, log: Path) -> subprocess.Popen:
-    """Start one dry run; its output goes to ``log`` (a pipe would fill and stall it)."""
+def _dry_run(config_file: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    with open(log, "w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "snakemake", "--dry-run", "--forceall", "--nolock", "--ignore-incomplete",
-             "--printshellcmds", "--cores", "1", "--configfile", f"configs/{config_file}"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-
-
-@pytest.fixture(scope="module")
-def dry_runs(tmp_path_factory):
-    """The four dry runs, started at once; the size tests request it only to overlap with them."""
-    logs = tmp_path_factory.mktemp("paper_dry_runs")
-    running = {name: (_dry_run(name, logs / f"{name}.log"), logs / f"{name}.log") for name in CONFIGS}
-    yield running
-    for proc, _ in running.values():  # deselected plan tests leave their dry run: stop it
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    return run_snakemake(["--dry-run", "--forceall", "--nolock", "--ignore-incomplete", "--printshellcmds", "--cores", "1",
+                          "--configfile", f"configs/{config_file}"], REPO, env, timeout=300)
 
 
 def parse_plan(output: str) -> list[dict]:
@@ -225,12 +210,12 @@ def parse_plan(output: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def plans(dry_runs) -> dict[str, tuple[int, str, list[dict]]]:
+def plans() -> dict[str, tuple[int, str, list[dict]]]:
     done = {}
-    for name, (proc, log) in dry_runs.items():
-        proc.wait(timeout=300)
-        out = log.read_text()
-        done[name] = (proc.returncode, out, parse_plan(out))
+    for name in CONFIGS:
+        run = _dry_run(name)
+        out = run.stdout + run.stderr
+        done[name] = (run.returncode, out, parse_plan(out))
     return done
 
 
