@@ -44,7 +44,7 @@ include: "workflow/rules/report.smk"
 
 
 onstart:
-    check_before_running(".snakemake/ban/specs.json")
+    check_before_running()
 
 
 # At the end of a run with failed jobs: each failed job's one-line error, from its log (ban/failures.py).

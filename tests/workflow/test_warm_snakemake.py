@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.workflow.conftest import read_config, snakemake, write_config
-from tests.workflow.test_failures import trainers
+from tests.workflow.test_failures import fingerprints, trainers
 
 CLOCK = re.compile(r"^\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\]$")  # "[Mon Dec  7 16:18:00 2026]"
 RUN_STAMP = ("  Date: ", "  Workflow ID: ")
@@ -58,6 +58,20 @@ def test_a_warm_run_refuses_a_bad_config_as_a_fresh_process_does(tiny_copy, monk
     assert warm.returncode == fresh.returncode == 1
     assert "config: studies.tiny.recipe.epochs: 0 is less than the minimum" in warm.stdout + warm.stderr
     assert text(warm) == text(fresh)
+
+
+def test_a_warm_run_is_refused_by_the_pre_flight_check_as_a_fresh_process_is(tiny_copy, monkeypatch):
+    """The pre-flight check runs in Snakemake's process (onstart), which the warm server forks with
+    torch already imported: the same refusal, and nothing trains."""
+    config = read_config(tiny_copy)
+    config["studies"]["tiny"]["lineages"]["cnn"]["overrides"] = {"gen2": {"model": {"name": "resnet50"}}}
+    write_config(tiny_copy, config)
+    before = fingerprints(tiny_copy / "results")
+    warm, fresh = both_ways(tiny_copy, monkeypatch=monkeypatch)
+    assert warm.returncode == fresh.returncode == 1
+    assert "tiny/cnn/seed0/gen2: unknown model 'resnet50'; valid:" in warm.stdout + warm.stderr
+    assert text(warm) == text(fresh)
+    assert fingerprints(tiny_copy / "results") == before
 
 
 def test_a_warm_run_past_its_timeout_is_ended_with_its_jobs(tiny_copy):

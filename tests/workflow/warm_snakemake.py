@@ -1,9 +1,10 @@
 """Snakemake's command line, run in processes forked from one that has already imported it.
 
 ``python -m snakemake`` spends about two seconds of CPU importing Snakemake and discovering its
-plugins (the SLURM executor plugin brings pandas) before it reads the Snakefile, and the workflow
-tests call it about a hundred times. This server pays that once: it imports ``snakemake.cli`` and
-fills every plugin registry, then answers each request (one JSON line on stdin) by forking a child
+plugins (the SLURM executor plugin brings pandas) before it reads the Snakefile, and a run with
+jobs to do imports torch for its pre-flight check (two seconds more); the workflow tests call it
+about a hundred times. This server pays that once: it imports ``snakemake.cli`` and torch and fills
+every plugin registry, then answers each request (one JSON line on stdin) by forking a child
 that becomes what ``python -m snakemake ARGS`` would have been in that folder with that
 environment — ``sys.argv``, ``sys.path`` (the folder, then ``PYTHONPATH``), ``os.environ``, the
 working directory, stdin from /dev/null, stdout and stderr into the named files — and calls
@@ -43,10 +44,14 @@ LAZY_IMPORTS = ("graphlib", "jsonschema", "jsonschema_specifications", "referenc
                 "snakemake.storage")
 """What Snakemake imports only once it reads a workflow (its source cache, ``snakemake.utils.validate``)."""
 
+WORKFLOW_IMPORTS = ("torch",)
+"""What the workflow itself imports in Snakemake's process: torch, for the pre-flight check that each
+run with jobs to do starts with (``onstart``, ``workflow/rules/checks.smk``)."""
+
 
 def warm_up() -> None:
     """Import and discover everything ``snakemake.cli.main`` would on each start."""
-    for name in LAZY_IMPORTS:
+    for name in (*LAZY_IMPORTS, *WORKFLOW_IMPORTS):
         importlib.import_module(name)
     for registry in (ExecutorPluginRegistry, StoragePluginRegistry, ReportPluginRegistry, LoggerPluginRegistry,
                      SchedulerPluginRegistry):

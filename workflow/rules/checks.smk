@@ -2,7 +2,6 @@
 # cluster job's own Snakemake): the pre-flight check of every spec (onstart), imported teachers,
 # finished files against their recorded sha256, each member's identity against the config, the
 # device, and report files edited by hand. Each problem is one line; nothing finished is deleted.
-import json
 import os
 import sys
 import time
@@ -22,13 +21,17 @@ def finished_folders():
     return [d for d in folders if any(os.path.exists(f"{d}/{name}") for name in ("model.pt", "predictions.npz", "metrics.json"))]
 
 
-def check_before_running(plan_file):
+def check_before_running():
     """Refuse a run whose specs cannot train or whose finished files are damaged (one line each),
-    before any job deletes an output (ban/validate.py)."""
-    os.makedirs(os.path.dirname(plan_file), exist_ok=True)
-    with open(plan_file, "w") as handle:
-        json.dump({"specs": training_specs(), "device": DEVICE, "finished": finished_folders()}, handle)
-    shell("python -m ban check --specs {plan_file:q}")
+    before any job deletes an output (ban/validate.py). It runs in this process (onstart: real runs
+    with jobs to do), which imports torch for it, as ``python -m ban check`` would."""
+    from ban.validate import check_specs
+
+    specs, finished = training_specs(), finished_folders()
+    problems = check_specs(specs, device=DEVICE, finished=finished)
+    if problems:
+        raise WorkflowError("the pre-flight check refused this run (nothing was deleted):\n" + "\n".join(problems))
+    print(f"checked {len(specs)} specs and {len(finished)} finished folders: all usable", file=sys.stderr)
 
 
 def check_teacher_checkpoints():
