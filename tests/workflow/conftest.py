@@ -7,6 +7,11 @@ Each ``snakemake(...)`` is the command line ``python -m snakemake --cores 2 ARGS
 forked from one that has Snakemake imported (``warm_snakemake.py``: about 1.5 s of CPU less per
 invocation; ``test_warm_snakemake.py`` holds it to a fresh process's plan, output and exit code).
 ``BAN_TEST_FRESH_SNAKEMAKE=1`` runs each as a fresh process instead.
+
+Each job's ``python -m ban train`` runs in a process forked from one that has torch imported
+(``warm_trainer.py``: about 2 s of CPU less per training; ``test_warm_trainer.py`` holds it to a
+fresh process's bytes, failure and end). ``BAN_TEST_FRESH_TRAINERS=1`` runs fresh trainers; the
+tests that kill trainers or find them by name (killed runs, a timeout) and the SLURM test always do.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.workflow import warm_trainer  # one module, whichever name this conftest is imported under
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).with_name("tiny.yaml")
@@ -56,10 +63,19 @@ def edit_code(path: Path, what: str) -> None:
         handle.write(f"\nEDITED = {what!r}\n")
 
 
-def project_env(project: Path) -> dict[str, str]:
-    """The environment of a job in ``project``: its ``ban`` and its own store of finished trainings."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(project),
-            "BAN_STORE": str(project / ".ban-store")}
+WARM_TRAINER_SERVER = warm_trainer.SERVER  # one per test process
+
+
+def project_env(project: Path, warm_trainers: bool = True) -> dict[str, str]:
+    """The environment of a job in ``project``: its ``ban``, its own store of finished trainings, and
+    (``warm_trainers``, unless ``BAN_TEST_FRESH_TRAINERS=1``) ``python -m ban train`` forked from
+    ``warm_trainer.py``; otherwise every job's ``python`` is this interpreter, started afresh."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path, "PYTHONPATH": str(project), "BAN_STORE": str(project / ".ban-store")}
+    if warm_trainers and os.environ.get("BAN_TEST_FRESH_TRAINERS") != "1":
+        warm = WARM_TRAINER_SERVER.env()
+        env.update(warm, PATH=warm["PATH"] + path)
+    return env
 
 
 class WarmSnakemake:
@@ -110,10 +126,11 @@ def run_snakemake(argv: list[str], cwd: Path, env: dict[str, str], timeout: floa
     return WARM.run(argv, cwd, env, timeout)
 
 
-def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+def snakemake(project: Path, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None,
+              warm_trainers: bool = True) -> subprocess.CompletedProcess:
     """A real Snakemake run in ``project`` (``env``: variables to add to the job environment):
-    ``python -m snakemake --cores 2 ARGS`` (``run_snakemake``)."""
-    result = run_snakemake(["--cores", "2", *args], project, {**project_env(project), **(env or {})}, timeout)
+    ``python -m snakemake --cores 2 ARGS`` (``run_snakemake``), its trainings as ``project_env`` says."""
+    result = run_snakemake(["--cores", "2", *args], project, {**project_env(project, warm_trainers), **(env or {})}, timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result

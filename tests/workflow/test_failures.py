@@ -43,8 +43,9 @@ def slow_config(project: Path, epochs: int = 6) -> dict:
 
 
 def popen_snakemake(project: Path, *args: str) -> subprocess.Popen:
+    """A fresh Snakemake whose trainers are fresh processes, as a user's are: these tests kill them."""
     return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=project, env=project_env(project),
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=project, env=project_env(project, warm_trainers=False),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
 

@@ -24,10 +24,10 @@ import os
 import signal
 import sys
 import time
-import traceback
 
 import snakemake.cli
 import snakemake.workflow
+from forked import become  # this script's folder
 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
 from snakemake_interface_report_plugins.registry import ReportPluginRegistry
@@ -35,11 +35,6 @@ from snakemake_interface_scheduler_plugins.registry import SchedulerPluginRegist
 from snakemake_interface_storage_plugins.registry import StoragePluginRegistry
 
 MAIN = os.path.join(os.path.dirname(snakemake.cli.__file__), "__main__.py")
-BASE_PATH = [entry for entry in sys.path[1:] if entry not in os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-"""``sys.path`` of a fresh interpreter, less the first entry (this script's folder here, the working
-directory under ``-m``) and this server's own ``PYTHONPATH``."""
-
-
 LAZY_IMPORTS = ("graphlib", "jsonschema", "jsonschema_specifications", "referencing", "requests", "smart_open",
                 "snakemake.storage")
 """What Snakemake imports only once it reads a workflow (its source cache, ``snakemake.utils.validate``)."""
@@ -61,37 +56,18 @@ def warm_up() -> None:
 
 
 def become_snakemake(request: dict) -> None:
-    """In the forked child: the state of a fresh ``python -m snakemake``, then its ``main``."""
-    code = 1
-    try:
-        os.setpgrp()
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        extra = [entry for entry in request["env"].get("PYTHONPATH", "").split(os.pathsep) if entry]
-        sys.path[:] = [os.getcwd(), *extra, *BASE_PATH]
-        sys.argv = [MAIN, *request["argv"]]
+    """In the forked child: the state of a fresh ``python -m snakemake`` (``forked.become``), then its ``main``."""
+
+    def streams() -> tuple[int, int, int]:
+        return (os.open(os.devnull, os.O_RDONLY),
+                os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+
+    def main() -> None:
         snakemake.workflow.Workflow._rundir = os.getcwd()  # read from the working directory on import
-        stdin = os.open(os.devnull, os.O_RDONLY)
-        stdout = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        stderr = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
-            os.dup2(fd, target)
-            os.close(fd)
-        try:
-            snakemake.cli.main(request["argv"])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException:  # noqa: BLE001 - whatever it was, it is the child's failure to report
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(code)
+        snakemake.cli.main(request["argv"])
+
+    become(request, [MAIN, *request["argv"]], streams, main)
 
 
 def wait(pid: int, timeout: float) -> dict:
