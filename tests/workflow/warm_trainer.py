@@ -110,6 +110,10 @@ def serve(path: str) -> None:
                             other.close()
                         conn.close()
                         become_trainer(request, fds)
+                    try:  # as the child does itself: the group exists before a kill can be asked for
+                        os.setpgid(pid, pid)
+                    except OSError:
+                        pass
                     for fd in fds:
                         os.close(fd)
                     children[pid] = conn
