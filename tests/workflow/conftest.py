@@ -73,8 +73,7 @@ def project_env(project: Path, warm_trainers: bool = True) -> dict[str, str]:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     env = {**os.environ, "PATH": path, "PYTHONPATH": str(project), "BAN_STORE": str(project / ".ban-store")}
     if warm_trainers and os.environ.get("BAN_TEST_FRESH_TRAINERS") != "1":
-        warm = WARM_TRAINER_SERVER.env()
-        env.update(warm, PATH=warm["PATH"] + path)
+        env.update(WARM_TRAINER_SERVER.env(), PATH=f"{warm_trainer.WARM_PYTHON}{os.pathsep}{path}")
     return env
 
 

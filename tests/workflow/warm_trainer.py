@@ -143,8 +143,8 @@ def serve(path: str) -> None:
 
 
 class WarmTrainer:
-    """The test process's ``warm_trainer.py`` server, started on first use; ``env()`` is what puts
-    ``tests/workflow/warm_python/python`` first on a job's ``PATH`` and names the server's socket."""
+    """The test process's ``warm_trainer.py`` server, started on first use; ``env()`` names its socket
+    and the real interpreter for ``WARM_PYTHON/python``, which a job finds first on its ``PATH``."""
 
     def __init__(self) -> None:
         self.server: subprocess.Popen | None = None
@@ -161,7 +161,7 @@ class WarmTrainer:
                                            stdout=subprocess.PIPE, env=env, text=True, cwd=self.socket.parent)
             if self.server.stdout.readline() != "ready\n":
                 raise RuntimeError(f"{Path(__file__).name} did not start (return code {self.server.wait()})")
-        return {"PATH": f"{WARM_PYTHON}{os.pathsep}", "BAN_TEST_WARM_TRAINER": str(self.socket), "BAN_TEST_PYTHON": sys.executable}
+        return {"BAN_TEST_WARM_TRAINER": str(self.socket), "BAN_TEST_PYTHON": sys.executable}
 
     def requests(self) -> list[list[str]]:
         """The command lines it has run, in order."""
